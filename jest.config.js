@@ -1,0 +1,18 @@
+// ESM throughout: execa and @kubernetes/client-node are ESM-only, so jest runs
+// test files as native ES modules (NODE_OPTIONS=--experimental-vm-modules, set by
+// the npm scripts) and ts-jest compiles TypeScript with useESM.
+const esm = {
+  preset: 'ts-jest/presets/default-esm',
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }] },
+};
+
+export default {
+  projects: [
+    { ...esm, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...esm, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'], globalSetup: '<rootDir>/test/workflow/global-setup.ts', globalTeardown: '<rootDir>/test/workflow/global-teardown.ts' },
+    { ...esm, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+  ],
+};
