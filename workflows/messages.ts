@@ -75,7 +75,7 @@ export interface GateCheck {
 
 export interface Decision {
   at: string;
-  kind: 'approve' | 'reject' | 'abort' | 'pause' | 'resume' | 'timeout' | 'gate' | 'rollback';
+  kind: 'start' | 'approve' | 'reject' | 'abort' | 'pause' | 'resume' | 'timeout' | 'gate' | 'rollback';
   by: string;
   reason: string;
   /** What the decision applied to, e.g. 'promotion', 'wave rest', 'canary gate'. */

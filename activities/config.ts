@@ -1,0 +1,83 @@
+// The activities' settings, read from the environment once when the worker
+// starts. A bad value stops the worker at once with a message naming the
+// variable, rather than failing the first upgrade that needs it.
+//
+//   KUBECONFIG                          the cluster (default ~/.kube/config, then in-cluster)
+//   ISTIO_CANARY_BACKUP_DIR             where backups go (default ~/.istio-canary/backups)
+//   ISTIO_CANARY_ISTIOCTL_EXTRA_ARGS    JSON array of strings appended to `istioctl install`
+
+import { homedir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export interface ActivitiesOptions {
+  kubeConfig: KubeConfig;
+  /** Passed to istioctl as --kubeconfig when set. */
+  kubeconfigPath?: string;
+  /** Root of the backup store: <backupDir>/<cluster>/<upgradeId>/. */
+  backupDir: string;
+  /** Appended to every `istioctl install`. */
+  extraInstallArgs?: string[];
+}
+
+export const DEFAULT_BACKUP_DIR = '~/.istio-canary/backups';
+
+export class ActivitiesConfigError extends Error {
+  override name = 'ActivitiesConfigError';
+}
+
+/** `~` and `~/...` mean the home directory; relative paths are made absolute. */
+export function expandHome(path: string, home: string = homedir()): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/')) return join(home, path.slice(2));
+  return resolve(path);
+}
+
+export function parseExtraInstallArgs(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw new ActivitiesConfigError(`ISTIO_CANARY_ISTIOCTL_EXTRA_ARGS is not JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((arg) => typeof arg === 'string')) {
+    throw new ActivitiesConfigError('ISTIO_CANARY_ISTIOCTL_EXTRA_ARGS must be a JSON array of strings, e.g. ["--readiness-timeout", "10m"]');
+  }
+  const bad = parsed.find((arg: string) => arg === '' || arg.includes('\0'));
+  if (bad !== undefined) throw new ActivitiesConfigError('ISTIO_CANARY_ISTIOCTL_EXTRA_ARGS must not contain empty strings or NUL characters');
+  return parsed as string[];
+}
+
+/** The kubeconfig files named by KUBECONFIG (a path list, like kubectl's). */
+export function kubeconfigFiles(raw: string | undefined): string[] {
+  return (raw ?? '').split(delimiter).filter((file) => file !== '');
+}
+
+export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): { kubeConfig: KubeConfig; kubeconfigPath?: string } {
+  const kubeConfig = new KubeConfig();
+  const files = kubeconfigFiles(env['KUBECONFIG']);
+  try {
+    if (files.length === 0) {
+      kubeConfig.loadFromDefault();
+    } else {
+      // The same merge kubectl and client-node do: the first file's context wins.
+      kubeConfig.loadFromFile(files[0]!);
+      for (const file of files.slice(1)) {
+        const more = new KubeConfig();
+        more.loadFromFile(file);
+        kubeConfig.mergeConfig(more);
+      }
+    }
+  } catch (error) {
+    throw new ActivitiesConfigError(`cannot load the kubeconfig (${files.join(delimiter) || 'default locations'}): ${(error as Error).message}`);
+  }
+  // istioctl takes one --kubeconfig; with a list it reads KUBECONFIG itself, as kubectl does.
+  return { kubeConfig, ...(files.length === 1 && { kubeconfigPath: resolve(files[0]!) }) };
+}
+
+export function loadActivitiesConfig(env: NodeJS.ProcessEnv = process.env): ActivitiesOptions {
+  const backupDir = expandHome(env['ISTIO_CANARY_BACKUP_DIR'] || DEFAULT_BACKUP_DIR);
+  const extraInstallArgs = parseExtraInstallArgs(env['ISTIO_CANARY_ISTIOCTL_EXTRA_ARGS']);
+  return { ...loadKubeConfig(env), backupDir, extraInstallArgs };
+}

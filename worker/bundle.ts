@@ -1,0 +1,33 @@
+// Bundles the upgrade workflow for the Temporal sandbox. Bundling takes a couple
+// of seconds, so one bundle is built per process and shared (worker, tests).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, type Logger, type WorkflowBundle } from '@temporalio/worker';
+
+/**
+ * workflows/index.ts when running from source (tsx, jest), or the compiled
+ * workflows/index.js next to dist/worker/bundle.js.
+ */
+export function workflowsEntryPath(): string {
+  const source = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+}
+
+let cached: Promise<WorkflowBundle> | undefined;
+
+/** The bundled workflow code, built on first use and reused for the rest of the process. */
+export function bundleUpgradeWorkflows(options: { logger?: Logger } = {}): Promise<WorkflowBundle> {
+  cached ??= bundleWorkflowCode({
+    workflowsPath: workflowsEntryPath(),
+    logger: options.logger,
+    // Sources import each other as `./x.js` (NodeNext ESM); from source those are .ts files.
+    webpackConfigHook: (config) => ({
+      ...config,
+      resolve: { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } },
+    }),
+  }).catch((err: unknown) => {
+    cached = undefined; // a failed build (e.g. a syntax error being fixed) is retried next time
+    throw err;
+  });
+  return cached;
+}

@@ -1,0 +1,41 @@
+// The worker: runs the upgrade workflow and its activities on TASK_QUEUE.
+// Stops gracefully on SIGINT/SIGTERM: the SDK Runtime's default shutdownSignals
+// make worker.run() stop polling, let in-flight activities finish (or time out)
+// and return, and an upgrade in progress simply continues on the next worker.
+import { DefaultLogger, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { loadActivitiesConfig } from '../activities/config.js';
+import { TASK_QUEUE } from '../workflows/messages.js';
+import { bundleUpgradeWorkflows } from './bundle.js';
+import { connectTemporal, loadTemporalTarget } from './connection.js';
+
+export interface RunWorkerOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where the readiness line goes. */
+  log?: (line: string) => void;
+}
+
+export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const target = loadTemporalTarget(env);
+  // Check the configuration and connect before bundling, so a bad setting or an
+  // unreachable server is reported at once.
+  const activities = createActivities(loadActivitiesConfig(env));
+  const connection = await connectTemporal(target);
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: target.namespace,
+      taskQueue: TASK_QUEUE,
+      // Webpack's module listing is noise for an operator; warnings and errors still show.
+      workflowBundle: await bundleUpgradeWorkflows({ logger: new DefaultLogger('WARN') }),
+      activities,
+    });
+    log(`worker ready: polling task queue ${TASK_QUEUE} at ${target.address} (namespace ${target.namespace})`);
+    await worker.run();
+    log('worker stopped');
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,58 @@
+// Activity proxies with named timeout/retry presets. Every call carries a
+// one-line summary so the Temporal UI says what each activity does to what.
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { UpgradeActivities } from '../activities/contract.js';
+import { PermanentErrors } from '../activities/contract.js';
+
+const permanent = Object.values(PermanentErrors);
+
+/** Kubernetes reads and patches: quick, retried through an API-server outage. */
+export const CLUSTER_CALL: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '15 minutes',
+  // A mutating call in flight when an abort arrives finishes before rollback starts.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', nonRetryableErrorTypes: permanent },
+};
+
+/** istioctl install/uninstall/tag: minutes, retried a few times. */
+export const ISTIOCTL_CALL: ActivityOptions = {
+  startToCloseTimeout: '15 minutes',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes: permanent },
+};
+
+/** Long waits (rollouts, istiod readiness) heartbeat so a dead worker is noticed quickly. */
+export function waitCall(deadlineMs: number): ActivityOptions {
+  return {
+    startToCloseTimeout: deadlineMs + 120_000,
+    heartbeatTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: permanent },
+  };
+}
+
+/** Prometheus queries: query failures come back as data, so few retries are needed. */
+export const METRICS_CALL: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes: permanent },
+};
+
+// Defaults stay minimal: each call passes its full preset, which is merged over these.
+const activities = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '1 minute' });
+
+type Name = keyof UpgradeActivities;
+type Fn<K extends Name> = UpgradeActivities[K];
+
+/** Runs one activity with the given preset and UI summary. */
+export function call<K extends Name>(
+  name: K,
+  options: ActivityOptions,
+  summary: string,
+  ...args: Parameters<Fn<K>>
+): ReturnType<Fn<K>> {
+  const fn = activities[name] as unknown as {
+    executeWithOptions(o: ActivityOptions, a: Parameters<Fn<K>>): ReturnType<Fn<K>>;
+  };
+  return fn.executeWithOptions({ ...options, summary }, args);
+}

@@ -1,0 +1,41 @@
+// Step 5 (and optional between-wave approvals): wait for a human, with a
+// deadline and the plan's default when it passes.
+import { condition } from '@temporalio/workflow';
+import type { Run } from './run.js';
+import { UpgradeStopped } from './run.js';
+
+export async function awaitApproval(run: Run, subject: string): Promise<void> {
+  const { state, control, plan } = run;
+  const { timeoutMs, onTimeout } = plan.approval;
+  control.approvalAnswer = undefined;
+  state.setWaiting({ kind: 'approval', subject, deadline: new Date(Date.now() + timeoutMs).toISOString(), onTimeout });
+  state.setStep(`waiting for approval of ${subject}`);
+
+  const answered = await condition(() => control.approvalAnswer !== undefined, timeoutMs);
+  if (!answered) {
+    state.decide({ kind: 'timeout', by: 'istio-canary', reason: `no answer within ${timeoutMs / 1000}s; plan says ${onTimeout}`, subject });
+    if (onTimeout === 'rollback') {
+      state.setWaiting(undefined);
+      throw new UpgradeStopped('approval-timeout', `approval of ${subject} timed out; the plan's default is rollback`);
+    }
+    state.setWaiting({ kind: 'approval', subject, onTimeout });
+    state.setStep(`approval of ${subject} timed out; holding until someone approves or rejects`);
+    await condition(() => control.approvalAnswer !== undefined);
+  }
+  const answer = control.approvalAnswer!;
+  state.setWaiting(undefined);
+  if (!answer.approved) {
+    throw new UpgradeStopped('reject', `${subject} rejected by ${answer.by}: ${answer.reason}`);
+  }
+}
+
+/** After an inconclusive gate with onInconclusive=pause: wait for `resume` (re-soak) or abort. */
+export async function awaitResume(run: Run, reason: string): Promise<void> {
+  const { state, control } = run;
+  control.resumeRequested = false;
+  state.setWaiting({ kind: 'resume', reason });
+  state.setStep(`paused: ${reason}; resume re-runs the gate, abort rolls back`);
+  await condition(() => control.resumeRequested);
+  control.resumeRequested = false;
+  state.setWaiting(undefined);
+}

@@ -1,0 +1,1 @@
+export { istioCanaryUpgrade } from './upgrade.js';

@@ -1,0 +1,107 @@
+// Step 1: check everything the upgrade depends on before anything changes.
+// Any failure here ends the run as 'failed' with the cluster untouched.
+import { batches, resolveWaveNamespaces } from '../plan/waves.js';
+import { detectSourceRevision, effectiveRevision } from '../mesh/revisions.js';
+import { evaluateSample } from '../gates/verdict.js';
+import type { MeshState } from '../activities/contract.js';
+import { call, CLUSTER_CALL, ISTIOCTL_CALL, METRICS_CALL } from './activities.js';
+import type { Run } from './run.js';
+import { UpgradeStopped } from './run.js';
+
+export interface WavePlan {
+  name: string;
+  batches: string[][];
+  soakMs: number;
+  approval: 'required' | 'none';
+}
+
+export interface PreflightResult {
+  sourceRevision: string;
+  meshBefore: MeshState;
+  waves: WavePlan[];
+}
+
+export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<PreflightResult> {
+  const { plan, state } = run;
+  const fail = (message: string): never => {
+    throw new UpgradeStopped('preflight', message);
+  };
+
+  state.setStep('checking the cluster');
+  await call('checkCluster', CLUSTER_CALL, 'Check the Kubernetes API server is reachable');
+
+  state.setStep(`checking istioctl ${plan.target.istioctl}`);
+  const { clientVersion } = await call('istioctlVersion', ISTIOCTL_CALL, `Check istioctl ${plan.target.istioctl} is ${plan.target.version}`, {
+    istioctl: plan.target.istioctl,
+  });
+  if (clientVersion !== plan.target.version) {
+    fail(`spec.target.istioctl: ${plan.target.istioctl} is istioctl ${clientVersion}, the plan targets ${plan.target.version}`);
+  }
+
+  // Waves: explicit namespaces must exist; selectors are resolved once, now, so
+  // the whole run is known (and shown) from the start.
+  const explicit = [...plan.canary.namespaces, ...plan.waves.flatMap((w) => w.namespaces ?? [])];
+  const missing = await call('findMissingNamespaces', CLUSTER_CALL, `Check ${explicit.length} plan namespaces exist`, { namespaces: explicit });
+  if (missing.length) fail(`namespaces in the plan do not exist: ${missing.join(', ')}`);
+
+  const assigned = [...plan.canary.namespaces];
+  const waves: WavePlan[] = [];
+  for (const wave of plan.waves) {
+    const matches = wave.selector
+      ? await call('listNamespaces', CLUSTER_CALL, `Resolve wave ${wave.name}: namespaces matching ${wave.selector}`, { selector: wave.selector })
+      : undefined;
+    const { namespaces } = resolveWaveNamespaces(wave, matches, assigned);
+    assigned.push(...namespaces);
+    waves.push({ name: wave.name, batches: batches(namespaces, wave.maxParallel), soakMs: wave.soakMs, approval: wave.approval });
+  }
+
+  state.setStep('detecting installed revisions and namespace labels');
+  const mesh = await call('detectMeshState', CLUSTER_CALL, `Detect istiod revisions, tags and labels of ${assigned.length} namespaces`, {
+    namespaces: assigned,
+  });
+  const installed = mesh.revisions.map((r) => r.revision);
+  const source = detectSourceRevision(plan.source.revision, installed, mesh.tags);
+  if ('error' in source) return fail(source.error);
+  if (source.revision === plan.target.revision) {
+    fail(`spec.target.revision: ${plan.target.revision} is the revision the mesh already runs`);
+  }
+  const sourceRev = mesh.revisions.find((r) => r.revision === source.revision);
+  if (sourceRev && !sourceRev.ready) fail(`istiod of the source revision ${source.revision} is not Ready; fix the mesh before upgrading it`);
+
+  const notInjected: string[] = [];
+  for (const ns of mesh.namespaces) {
+    const revision = effectiveRevision(ns.labels, mesh.tags);
+    if (!revision) notInjected.push(ns.name);
+  }
+  if (notInjected.length) {
+    fail(`namespaces without sidecar injection cannot be migrated (no istio-injection or istio.io/rev label): ${notInjected.join(', ')}`);
+  }
+
+  state.setStep(`checking Prometheus at ${plan.prometheus.url}`);
+  await call('checkPrometheus', METRICS_CALL, `Check Prometheus at ${plan.prometheus.url} answers`, { url: plan.prometheus.url });
+
+  // The gates can only protect the canary if its namespaces carry traffic now.
+  const baseline = await call('measureGate', METRICS_CALL, `Baseline traffic in ${plan.canary.namespaces.join(', ')}`, {
+    prometheusUrl: plan.prometheus.url,
+    namespaces: plan.canary.namespaces,
+    revision: source.revision,
+    windowMs: plan.gates.windowMs,
+    metrics: plan.gates.metrics.filter((m) => m.type !== 'xdsRejects'),
+  });
+  const unjudgeable = plan.gates.metrics
+    .filter((m) => m.type !== 'xdsRejects')
+    .map((m) => evaluateSample(m, baseline.find((s) => s.metric === m.name) ?? { metric: m.name, query: '', value: null, requests: null }))
+    .filter((m) => m.phase !== 'pass');
+  if (unjudgeable.length) {
+    const why = unjudgeable.map((m) => `${m.metric} ${m.phase}: ${m.reason}`).join('; ');
+    fail(`the canary namespaces must pass their gates on ${source.revision} before the upgrade starts: ${why}`);
+  }
+
+  state.setStep('istioctl x precheck');
+  await call('istioctlPrecheck', ISTIOCTL_CALL, `istioctl x precheck for revision ${plan.target.revision}`, {
+    istioctl: plan.target.istioctl,
+    revision: plan.target.revision,
+  });
+
+  return { sourceRevision: source.revision, meshBefore: mesh, waves };
+}

@@ -1,0 +1,60 @@
+// Soak: evaluate the gates every interval for the soak duration. The numbers
+// are gathered by an activity, judged by pure functions (gates/verdict), and
+// every check is kept as evidence.
+import { sleep } from '@temporalio/workflow';
+import { assessGate, evaluateSample, plannedChecks } from '../gates/verdict.js';
+import { formatDuration } from '../plan/duration.js';
+import type { GateCheck } from './messages.js';
+import { call, METRICS_CALL } from './activities.js';
+import { awaitResume } from './approval.js';
+import type { Run } from './run.js';
+import { UpgradeStopped } from './run.js';
+
+export async function soak(run: Run, stage: string, namespaces: string[], soakMs: number): Promise<void> {
+  const { plan, state, control } = run;
+  const { gates } = plan;
+  const planned = plannedChecks(soakMs, gates.intervalMs);
+  let checks: GateCheck[] = [];
+  for (;;) {
+    state.setStep(`soaking ${stage}: check ${checks.length + 1}/${planned} in ${formatDuration(gates.intervalMs)}`);
+    await sleep(gates.intervalMs);
+    await control.checkpoint();
+    const samples = await call(
+      'measureGate',
+      METRICS_CALL,
+      `Gate ${stage}: ${gates.metrics.map((m) => m.name).join(', ')} over ${namespaces.join(', ')}`,
+      { prometheusUrl: plan.prometheus.url, namespaces, revision: plan.target.revision, windowMs: gates.windowMs, metrics: gates.metrics },
+    );
+    const check: GateCheck = {
+      stage,
+      at: state.now(),
+      index: checks.length + 1,
+      namespaces,
+      windowMs: gates.windowMs,
+      measurements: gates.metrics.map((metric) => {
+        const sample = samples.find((s) => s.metric === metric.name) ?? { metric: metric.name, query: '', value: null, requests: null, error: 'no sample returned' };
+        return evaluateSample(metric, sample);
+      }),
+    };
+    checks.push(check);
+    state.recordCheck(check);
+
+    const assessment = assessGate(checks, { plannedChecks: planned, failureLimit: gates.failureLimit, inconclusiveLimit: gates.inconclusiveLimit });
+    if (assessment.verdict === 'passed') {
+      state.decide({ kind: 'gate', by: 'istio-canary', reason: `passed: ${assessment.reason}`, subject: `${stage} gate` });
+      return;
+    }
+    if (assessment.verdict === 'failed') {
+      state.decide({ kind: 'gate', by: 'istio-canary', reason: `failed: ${assessment.reason}`, subject: `${stage} gate` });
+      throw new UpgradeStopped('gate', `${stage} gate failed: ${assessment.reason}`, checks);
+    }
+    if (assessment.verdict === 'inconclusive') {
+      state.decide({ kind: 'gate', by: 'istio-canary', reason: `inconclusive: ${assessment.reason} (onInconclusive ${gates.onInconclusive})`, subject: `${stage} gate` });
+      if (gates.onInconclusive === 'rollback') {
+        throw new UpgradeStopped('inconclusive', `${stage} gate inconclusive: ${assessment.reason}`, checks);
+      }
+      await awaitResume(run, `${stage} gate inconclusive: ${assessment.reason}`);
+      checks = [];
+    }
+  }
+}
