@@ -3,7 +3,7 @@
 // deadline, so a missing worker is reported instead of hanging.
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
-import { statusQuery, upgradeWorkflowId, WORKFLOW_TYPE, TASK_QUEUE, type UpgradeStatus } from '../workflows/messages.js';
+import { statusQuery, TASK_QUEUE, upgradeWorkflowId, WORKFLOW_TYPE, type UpgradeStatus } from '../workflows/messages.js';
 import { ClusterAttr, PhaseAttr, SourceRevisionAttr, TargetRevisionAttr } from '../workflows/search-attributes.js';
 import type { TemporalSession } from './context.js';
 import { CliError, refused } from './errors.js';
@@ -50,7 +50,8 @@ export function noSuchUpgrade(workflowId: string, session: TemporalSession): Cli
 
 async function onlyRunningUpgrade(session: TemporalSession): Promise<string> {
   const running = await listUpgrades(session, { all: false });
-  if (running.length === 1) return running[0]!.workflowId;
+  const [only] = running;
+  if (only && running.length === 1) return only.workflowId;
   if (running.length === 0) {
     throw refused(`no running upgrade in namespace ${session.target.namespace}; name a cluster or --id`);
   }
@@ -73,6 +74,22 @@ export async function withWorkerDeadline<T>(session: TemporalSession, what: stri
         `on task queue ${TASK_QUEUE} in namespace ${session.target.namespace}?`,
       ExitCode.Crashed,
     );
+  }
+}
+
+/**
+ * Whether any worker polled the task queue recently (the server remembers pollers
+ * for a few minutes); undefined when the server would not say.
+ */
+export async function workerIsPolling(session: TemporalSession): Promise<boolean | undefined> {
+  try {
+    const response = await session.client.workflowService.describeTaskQueue({
+      namespace: session.target.namespace,
+      taskQueue: { name: TASK_QUEUE },
+    });
+    return (response.pollers?.length ?? 0) > 0;
+  } catch {
+    return undefined;
   }
 }
 

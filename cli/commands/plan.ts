@@ -1,6 +1,7 @@
 // `istio-canary plan -f plan.yaml`: validate a plan and print its steps, with no server.
 import type { Command } from 'commander';
 import { describePlan } from '../../plan/index.js';
+import type { ResolvedPlan } from '../../plan/types.js';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { renderPlanErrors, renderValidPlan } from '../format/plan.js';
@@ -22,13 +23,22 @@ export function registerPlanCommand(program: Command, ctx: CliContext): void {
     'istio-canary plan -f plan.yaml',
     'istio-canary plan -f plan.yaml -o json | jq .plan.target',
   ]);
-  command.action(async (options: PlanOptions) => ctx.emit(await validatePlanFile(options.file), options.output));
+  command.action(async (options: PlanOptions) => ctx.emit((await checkPlanFile(options.file)).output, options.output));
 }
 
-export async function validatePlanFile(file: string): Promise<CommandOutput> {
+export interface PlanCheck {
+  /** What `plan` prints; `start` prints it too when it refuses the plan. */
+  output: CommandOutput;
+  /** Present only when the plan is valid. */
+  plan?: ResolvedPlan;
+}
+
+export async function checkPlanFile(file: string): Promise<PlanCheck> {
   const result = await readPlanFile(file);
   if (!result.ok) {
-    return { data: { file, valid: false, errors: result.errors }, human: renderPlanErrors(file, result.errors), exitCode: ExitCode.Refused };
+    const output = { data: { file, valid: false, errors: result.errors }, human: renderPlanErrors(file, result.errors), exitCode: ExitCode.Refused };
+    return { output };
   }
-  return { data: { file, valid: true, plan: result.plan, steps: describePlan(result.plan) }, human: renderValidPlan(file, result.plan) };
+  const { plan } = result;
+  return { plan, output: { data: { file, valid: true, plan, steps: describePlan(plan) }, human: renderValidPlan(file, plan) } };
 }

@@ -1,17 +1,18 @@
 // `istio-canary start -f plan.yaml`: validate the plan, then start the upgrade
 // workflow. The workflow id is derived from the cluster and a running id is never
 // reused, so a second upgrade of the same cluster is refused, not queued.
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import type { Command } from 'commander';
 import type { ResolvedPlan } from '../../plan/types.js';
 import { TASK_QUEUE, upgradeWorkflowId, WORKFLOW_TYPE, type UpgradeInput } from '../../workflows/messages.js';
 import { ClusterAttr, PhaseAttr, SourceRevisionAttr, TargetRevisionAttr } from '../../workflows/search-attributes.js';
 import type { CliContext, TemporalSession } from '../context.js';
-import { refused } from '../errors.js';
+import { refused, type CliError } from '../errors.js';
 import { upgradeDetails, upgradeSummary } from '../format/plan.js';
+import { workerIsPolling } from '../upgrades.js';
 import { actorName, addExamples, addOutputOption, type OutputOptions } from '../options.js';
 import type { CommandOutput } from '../output.js';
-import { validatePlanFile } from './plan.js';
+import { checkPlanFile } from './plan.js';
 
 interface StartOptions extends OutputOptions {
   file: string;
@@ -35,9 +36,8 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
 }
 
 async function startUpgrade(ctx: CliContext, options: StartOptions): Promise<CommandOutput> {
-  const validation = await validatePlanFile(options.file);
-  if (validation.exitCode !== undefined) return validation;
-  const { plan } = validation.data as { plan: ResolvedPlan };
+  const { plan, output: refusal } = await checkPlanFile(options.file);
+  if (!plan) return refusal;
 
   const session = await ctx.temporal();
   const workflowId = options.id ?? upgradeWorkflowId(plan.cluster);
@@ -55,15 +55,19 @@ async function startUpgrade(ctx: CliContext, options: StartOptions): Promise<Com
       staticSummary: summary,
       staticDetails: upgradeDetails(plan, input.startedBy),
     });
-    const data = { workflowId, runId: handle.firstExecutionRunId, namespace: session.target.namespace, cluster: plan.cluster, summary };
-    return { data, human: `started ${workflowId} (run ${data.runId}): ${summary}\nfollow it with: istio-canary watch ${ref}` };
+    const workerPolling = await workerIsPolling(session);
+    const data = { workflowId, runId: handle.firstExecutionRunId, namespace: session.target.namespace, cluster: plan.cluster, summary, workerPolling };
+    const lines = [`started ${workflowId} (run ${data.runId}): ${summary}`, `follow it with: istio-canary watch ${ref}`];
+    // The upgrade waits, durably, for a worker; say so rather than let it look stuck.
+    if (workerPolling === false) lines.push(`note: no worker is polling task queue ${TASK_QUEUE}; start one with: istio-canary worker`);
+    return { data, human: lines.join('\n') };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw await alreadyRunning(session, workflowId, plan.cluster, ref);
     throw err;
   }
 }
 
-function searchAttributesFor(plan: ResolvedPlan) {
+function searchAttributesFor(plan: ResolvedPlan): SearchAttributePair[] {
   return [
     { key: ClusterAttr, value: plan.cluster },
     { key: PhaseAttr, value: 'preflight' },
@@ -73,7 +77,7 @@ function searchAttributesFor(plan: ResolvedPlan) {
   ];
 }
 
-async function alreadyRunning(session: TemporalSession, workflowId: string, cluster: string, ref: string) {
+async function alreadyRunning(session: TemporalSession, workflowId: string, cluster: string, ref: string): Promise<CliError> {
   const runId = await session.client.workflow
     .getHandle(workflowId)
     .describe()

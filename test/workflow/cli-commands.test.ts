@@ -54,30 +54,31 @@ function cli(args: string[], address = harness.env.address): Promise<CliRun> {
   });
 }
 
+/** Starts `tsx cli/main.ts ...args` as an operator would, with only the environment given here. */
 function spawnCli(args: string[], address: string) {
   return spawn(tsx, ['cli/main.ts', ...args], {
-      cwd: repoRoot,
-      env: {
-        // The same Node that runs jest (24), also for tsx's `#!/usr/bin/env node`.
-        PATH: [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
-        HOME: workDir,
-        USER: 'ci-operator',
-        TEMPORAL_ADDRESS: address,
-        TEMPORAL_NAMESPACE: 'default',
-        TEMPORAL_CONFIG_FILE: join(workDir, 'no-such-temporal.toml'),
-        // For the worker command: a loopback cluster that is never called in these tests.
-        KUBECONFIG: kubeconfig,
-        ISTIO_CANARY_BACKUP_DIR: join(workDir, 'backups'),
-      },
-    });
+    cwd: repoRoot,
+    env: {
+      // The same Node that runs jest (24), also for tsx's `#!/usr/bin/env node`.
+      PATH: [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
+      HOME: workDir,
+      USER: 'ci-operator',
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_CONFIG_FILE: join(workDir, 'no-such-temporal.toml'),
+      // For the worker command: a loopback cluster that is never called in these tests.
+      KUBECONFIG: kubeconfig,
+      ISTIO_CANARY_BACKUP_DIR: join(workDir, 'backups'),
+    },
+  });
 }
 
 let planCounter = 0;
 
 /** A plan file for a fresh cluster (so a fresh workflow id), with test-sized durations. */
-function writePlan(options: { approval?: 'required' | 'none'; cluster?: string } = {}): { file: string; cluster: string; workflowId: string } {
+function writePlan(): { file: string; cluster: string; workflowId: string } {
   planCounter++;
-  const cluster = options.cluster ?? `cli-${process.pid}-${planCounter}-${Date.now().toString(36)}`;
+  const cluster = `cli-${process.pid}-${planCounter}-${Date.now().toString(36)}`;
   const file = join(workDir, `plan-${planCounter}.yaml`);
   writeFileSync(
     file,
@@ -106,7 +107,7 @@ spec:
     metrics:
       - { name: error-rate, type: errorRate, max: 0.01, minRequests: 100 }
   approval:
-    beforePromotion: ${options.approval ?? 'required'}
+    beforePromotion: required
     timeout: 10m
   finalize:
     uninstallOldAfter: 100ms
@@ -166,7 +167,7 @@ describe('against the dev server', () => {
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
     const { runId } = JSON.parse(started.stdout) as { runId: string };
-    expect(JSON.parse(started.stdout)).toMatchObject({ workflowId, cluster, namespace: 'default' });
+    expect(JSON.parse(started.stdout)).toMatchObject({ workflowId, cluster, namespace: 'default', workerPolling: true });
 
     const description = await harness.env.client.workflow.getHandle(workflowId).describe();
     expect(description.typedSearchAttributes.get(ClusterAttr)).toBe(cluster);
