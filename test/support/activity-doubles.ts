@@ -34,8 +34,10 @@ export interface FakeMesh {
   istioctlVersion: string;
   /** Revisions whose proxies produce 5% errors. */
   faulty: Set<string>;
-  /** Namespaces whose metrics return no data (while the count is positive, per check). */
+  /** The next N gate measurements return no data (preflight's baseline included). */
   noDataChecks: number;
+  /** Pods on these revisions report no metrics at all (broken telemetry). */
+  silentRevisions: Set<string>;
   /** Every activity call, in order. */
   calls: Array<{ name: string; input: any }>;
   /** Make an activity fail: return an error to throw it, undefined to run normally. */
@@ -63,6 +65,7 @@ export function newMesh(overrides: Partial<FakeMesh> = {}): FakeMesh {
     istioctlVersion: '1.30.3',
     faulty: new Set(),
     noDataChecks: 0,
+    silentRevisions: new Set(),
     calls: [],
     failures: {},
     hooks: {},
@@ -121,6 +124,7 @@ function measure(mesh: FakeMesh, scope: GateScope): MetricSample[] {
     return scope.metrics.map((m) => sample(m.name, null, 0));
   }
   const pods = scope.namespaces.flatMap((n) => mesh.namespaces[n]?.workloads ?? []);
+  if (pods.some((w) => w.proxy && mesh.silentRevisions.has(w.proxy))) return scope.metrics.map((m) => sample(m.name, null, 0));
   const faulty = pods.some((w) => w.proxy && mesh.faulty.has(w.proxy));
   return scope.metrics.map((m) => {
     switch (m.type) {

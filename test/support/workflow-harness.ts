@@ -146,3 +146,19 @@ export async function resultOf(handle: WorkflowHandle): Promise<UpgradeResult> {
 export function callNames(mesh: FakeMesh, name?: string): Array<{ name: string; input: any }> {
   return name ? mesh.calls.filter((c) => c.name === name) : mesh.calls;
 }
+
+/**
+ * With RECORD_HISTORIES=1, saves the run's history as a replay fixture (binary
+ * protobuf: jest's module registry breaks the SDK's JSON history conversion).
+ * The replay test runs every saved history against the current workflow code, so
+ * a change that would break upgrades already in flight fails there first.
+ */
+export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { temporal } = (await import('@temporalio/proto')).default;
+  const bytes = temporal.api.history.v1.History.encode(await handle.fetchHistory()).finish();
+  const dir = new URL('../fixtures/histories/', import.meta.url);
+  await mkdir(dir, { recursive: true });
+  await writeFile(new URL(`${name}.binpb`, dir), bytes);
+}

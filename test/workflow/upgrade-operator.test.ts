@@ -4,7 +4,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { abortUpdate, approveUpdate, pauseUpdate, rejectUpdate, resumeUpdate } from '../../workflows/messages.js';
 import { newMesh } from '../support/activity-doubles.js';
 import { labelsOf, restartsOf } from '../support/mesh-snapshot.js';
-import { createHarness, resultOf, startUpgrade, statusOf, testPlan, waitForStatus, type Harness } from '../support/workflow-harness.js';
+import { createHarness, recordHistory, resultOf, startUpgrade, statusOf, testPlan, waitForStatus, type Harness } from '../support/workflow-harness.js';
 
 let harness: Harness;
 beforeAll(async () => {
@@ -17,7 +17,7 @@ afterAll(async () => {
 /** A soak long enough for a test to act in the middle of it. */
 function slowPlan() {
   const plan = testPlan();
-  plan.waves[0]!.soakMs = 30_000;
+  plan.waves[0]!.soakMs = 8_000;
   return plan;
 }
 
@@ -48,6 +48,7 @@ describe('abort', () => {
     expect(Object.keys(mesh.revisions)).toEqual(['1-29-4']);
     // Restarted once to migrate and once to come back; untouched waves never restarted.
     expect(restartsOf(mesh)).toMatchObject({ 'canary-test': [2, 2, 2], catalog: [2, 2, 2], payments: [0, 0, 0] });
+    await recordHistory(handle, 'aborted-with-rollback');
   }, 60_000);
 
   it('without rollback stops where it is and reports what it left', async () => {
@@ -84,11 +85,12 @@ describe('pause and resume', () => {
     await handle.executeUpdate(resumeUpdate, { args: [{ by: 'frank', reason: 'freeze over' }] });
     expect((await resultOf(handle)).outcome).toBe('completed');
     expect(restartsOf(mesh)['payments']).toEqual([1, 1, 1]);
+    await recordHistory(handle, 'paused-and-resumed');
   }, 90_000);
 
   it('pauses on an inconclusive gate and re-runs it on resume', async () => {
-    // No data for the first checks: more than inconclusiveLimit (2) in a row.
-    const mesh = newMesh({ noDataChecks: 3 });
+    // The new proxies report nothing: more than inconclusiveLimit (2) checks without data.
+    const mesh = newMesh({ silentRevisions: new Set(['1-30-3']) });
     const { handle } = await startUpgrade(harness, testPlan(), mesh);
     const waiting = await waitForStatus(handle, (s) => s.waitingFor?.kind === 'resume', 'the inconclusive pause');
     expect(waiting.waitingFor).toMatchObject({ kind: 'resume' });
@@ -96,12 +98,14 @@ describe('pause and resume', () => {
     expect(waiting.gateChecks.at(-1)!.measurements[0]).toMatchObject({ phase: 'inconclusive', value: null });
     expect(mesh.namespaces['catalog']!.labels['istio.io/rev']).toBe('1-29-4');
 
+    mesh.silentRevisions.clear();
     await handle.executeUpdate(resumeUpdate, { args: [{ by: 'gina', reason: 'scrape fixed' }] });
     expect((await resultOf(handle)).outcome).toBe('completed');
+    await recordHistory(handle, 'inconclusive-then-resumed');
   }, 60_000);
 
   it('rolls back on an inconclusive gate when the plan says so', async () => {
-    const mesh = newMesh({ noDataChecks: 100 });
+    const mesh = newMesh({ silentRevisions: new Set(['1-30-3']) });
     const before = labelsOf(mesh);
     const plan = testPlan();
     plan.gates.onInconclusive = 'rollback';

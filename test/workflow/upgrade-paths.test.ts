@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { approveUpdate, rejectUpdate } from '../../workflows/messages.js';
 import { newMesh } from '../support/activity-doubles.js';
-import { createHarness, resultOf, startUpgrade, statusOf, testPlan, waitForStatus, type Harness } from '../support/workflow-harness.js';
+import { createHarness, recordHistory, resultOf, startUpgrade, statusOf, testPlan, waitForStatus, type Harness } from '../support/workflow-harness.js';
 import { labelsOf, restartsOf } from '../support/mesh-snapshot.js';
 
 let harness: Harness;
@@ -49,6 +49,7 @@ describe('a good target version', () => {
     expect(status.gateChecks.every((c) => c.measurements.every((m) => m.phase === 'pass'))).toBe(true);
     expect(new Set(status.gateChecks.map((c) => c.stage))).toEqual(new Set(['canary', 'low-risk', 'rest', 'gateways']));
     expect(status.timings.map((t) => t.step)).toEqual(['preflight', 'backup', 'install', 'canary', 'approval', 'wave low-risk', 'wave rest', 'gateways', 'finalize']);
+    await recordHistory(handle, 'completed-with-approval');
   }, 60_000);
 });
 
@@ -70,6 +71,7 @@ describe('a faulty target version', () => {
     expect(mesh.namespaces['catalog']!.workloads.every((w) => w.restarts === 0)).toBe(true);
     expect(Object.keys(mesh.revisions)).toEqual(['1-29-4']);
     expect(mesh.tags).toEqual({ default: '1-29-4', 'prod-stable': '1-29-4' });
+    await recordHistory(handle, 'canary-gate-failed');
   }, 60_000);
 
   it('fails in wave 2 and restores wave 2, wave 1 and the canary in reverse order', async () => {
@@ -95,6 +97,7 @@ describe('a faulty target version', () => {
     expect(new Set(restores.slice(2, 4))).toEqual(new Set(['catalog', 'search']));
     expect(restores.slice(4)).toEqual(['canary-test']);
     expect(mesh.calls.at(-1)).toMatchObject({ name: 'istioctlUninstall', input: { revision: '1-30-3' } });
+    await recordHistory(handle, 'wave-gate-failed');
   }, 60_000);
 });
 
@@ -111,6 +114,7 @@ describe('approval', () => {
     expect(result.outcome).toBe('rolled-back');
     expect(result.reason).toContain('promotion rejected by bob: p99 drifted');
     expect(labelsOf(mesh)).toEqual(before);
+    await recordHistory(handle, 'rejected');
   }, 60_000);
 
   it('rolls back when nobody answers before the timeout and the default is rollback', async () => {
