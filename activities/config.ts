@@ -72,6 +72,12 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): { kubeConf
   } catch (error) {
     throw new ActivitiesConfigError(`cannot load the kubeconfig (${files.join(delimiter) || 'default locations'}): ${(error as Error).message}`);
   }
+  // client-node falls back to http://localhost:8080 when it finds nothing; that is
+  // never a real cluster, so say so at start-up instead of failing every activity.
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster?.server || (files.length === 0 && cluster.server === 'http://localhost:8080')) {
+    throw new ActivitiesConfigError('no Kubernetes cluster configured: set KUBECONFIG, create ~/.kube/config, or run the worker in a cluster with a ServiceAccount');
+  }
   // istioctl takes one --kubeconfig; with a list it reads KUBECONFIG itself, as kubectl does.
   return { kubeConfig, ...(files.length === 1 && { kubeconfigPath: resolve(files[0]!) }) };
 }

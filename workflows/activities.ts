@@ -15,6 +15,9 @@ export const CLUSTER_CALL: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', nonRetryableErrorTypes: permanent },
 };
 
+/** Preflight reads: an unreachable cluster should fail the run in minutes, not wait out an outage. */
+export const PREFLIGHT_CALL: ActivityOptions = { ...CLUSTER_CALL, scheduleToCloseTimeout: '2 minutes' };
+
 /** istioctl install/uninstall/tag: minutes, retried a few times. */
 export const ISTIOCTL_CALL: ActivityOptions = {
   startToCloseTimeout: '15 minutes',

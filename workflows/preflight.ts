@@ -4,7 +4,7 @@ import { batches, resolveWaveNamespaces } from '../plan/waves.js';
 import { detectSourceRevision, effectiveRevision } from '../mesh/revisions.js';
 import { evaluateSample } from '../gates/verdict.js';
 import type { MeshState } from '../activities/contract.js';
-import { call, CLUSTER_CALL, ISTIOCTL_CALL, METRICS_CALL } from './activities.js';
+import { call, ISTIOCTL_CALL, METRICS_CALL, PREFLIGHT_CALL } from './activities.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
 
@@ -28,7 +28,7 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
   };
 
   state.setStep('checking the cluster');
-  await call('checkCluster', CLUSTER_CALL, 'Check the Kubernetes API server is reachable');
+  await call('checkCluster', PREFLIGHT_CALL, 'Check the Kubernetes API server is reachable');
 
   state.setStep(`checking istioctl ${plan.target.istioctl}`);
   const { clientVersion } = await call('istioctlVersion', ISTIOCTL_CALL, `Check istioctl ${plan.target.istioctl} is ${plan.target.version}`, {
@@ -41,14 +41,14 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
   // Waves: explicit namespaces must exist; selectors are resolved once, now, so
   // the whole run is known (and shown) from the start.
   const explicit = [...plan.canary.namespaces, ...plan.waves.flatMap((w) => w.namespaces ?? [])];
-  const missing = await call('findMissingNamespaces', CLUSTER_CALL, `Check ${explicit.length} plan namespaces exist`, { namespaces: explicit });
+  const missing = await call('findMissingNamespaces', PREFLIGHT_CALL, `Check ${explicit.length} plan namespaces exist`, { namespaces: explicit });
   if (missing.length) fail(`namespaces in the plan do not exist: ${missing.join(', ')}`);
 
   const assigned = [...plan.canary.namespaces];
   const waves: WavePlan[] = [];
   for (const wave of plan.waves) {
     const matches = wave.selector
-      ? await call('listNamespaces', CLUSTER_CALL, `Resolve wave ${wave.name}: namespaces matching ${wave.selector}`, { selector: wave.selector })
+      ? await call('listNamespaces', PREFLIGHT_CALL, `Resolve wave ${wave.name}: namespaces matching ${wave.selector}`, { selector: wave.selector })
       : undefined;
     const { namespaces } = resolveWaveNamespaces(wave, matches, assigned);
     assigned.push(...namespaces);
@@ -56,7 +56,7 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
   }
 
   state.setStep('detecting installed revisions and namespace labels');
-  const mesh = await call('detectMeshState', CLUSTER_CALL, `Detect istiod revisions, tags and labels of ${assigned.length} namespaces`, {
+  const mesh = await call('detectMeshState', PREFLIGHT_CALL, `Detect istiod revisions, tags and labels of ${assigned.length} namespaces`, {
     namespaces: assigned,
   });
   const installed = mesh.revisions.map((r) => r.revision);
