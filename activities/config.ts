@@ -76,7 +76,7 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): { kubeConf
   // never a real cluster, so say so at start-up instead of failing every activity.
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster?.server || (files.length === 0 && cluster.server === 'http://localhost:8080')) {
-    throw new ActivitiesConfigError('no Kubernetes cluster configured: set KUBECONFIG, create ~/.kube/config, or run the worker in a cluster with a ServiceAccount');
+    throw new ActivitiesConfigError('no Kubernetes cluster configured: set KUBECONFIG, create ~/.kube/config, or run inside a cluster with a ServiceAccount');
   }
   // istioctl takes one --kubeconfig; with a list it reads KUBECONFIG itself, as kubectl does.
   return { kubeConfig, ...(files.length === 1 && { kubeconfigPath: resolve(files[0]!) }) };

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerAbortCommand } from './commands/abort.js';
+import { registerBackupCommand, registerRestoreCommand } from './commands/backup.js';
 import { registerApproveCommand } from './commands/approve.js';
 import { registerListCommand } from './commands/list.js';
 import { registerPauseCommand } from './commands/pause.js';
@@ -54,6 +55,8 @@ export function buildProgram(ctx: CliContext): Command {
     registerPauseCommand,
     registerResumeCommand,
     registerListCommand,
+    registerBackupCommand,
+    registerRestoreCommand,
     registerWorkerCommand,
   ]) {
     register(program, ctx);

@@ -18,6 +18,9 @@ export const CLUSTER_CALL: ActivityOptions = {
 /** Preflight reads: an unreachable cluster should fail the run in minutes, not wait out an outage. */
 export const PREFLIGHT_CALL: ActivityOptions = { ...CLUSTER_CALL, scheduleToCloseTimeout: '2 minutes' };
 
+/** Backup lists 13 kinds across the whole cluster; a large mesh takes minutes. */
+export const BACKUP_CALL: ActivityOptions = { ...CLUSTER_CALL, startToCloseTimeout: '10 minutes', scheduleToCloseTimeout: '30 minutes' };
+
 /** istioctl install/uninstall/tag: minutes, retried a few times. */
 export const ISTIOCTL_CALL: ActivityOptions = {
   startToCloseTimeout: '15 minutes',

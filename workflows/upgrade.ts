@@ -3,7 +3,7 @@
 // approval, waves, gateways, finalize, and a saga rollback when anything fails.
 import { CancellationScope, isCancellation, log, sleep, workflowInfo } from '@temporalio/workflow';
 import { formatDuration } from '../plan/duration.js';
-import { call, CLUSTER_CALL, ISTIOCTL_CALL, waitCall } from './activities.js';
+import { BACKUP_CALL, call, CLUSTER_CALL, ISTIOCTL_CALL, waitCall } from './activities.js';
 import { awaitApproval } from './approval.js';
 import { Control } from './control.js';
 import type { UpgradeInput, UpgradeResult } from './messages.js';
@@ -51,7 +51,7 @@ async function forward(run: Run): Promise<void> {
   await control.checkpoint();
   state.setPhase('backup', 'exporting Istio custom resources');
   const backup = await state.timed('backup', () =>
-    call('backupIstioResources', CLUSTER_CALL, 'Export the 13 kinds of Istio custom resources', { cluster: plan.cluster, upgradeId: upgradeId() }),
+    call('backupIstioResources', BACKUP_CALL, 'Export the 13 kinds of Istio custom resources', { cluster: plan.cluster, upgradeId: upgradeId() }),
   );
   state.status.backupLocation = backup.location;
 
