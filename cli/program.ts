@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { registerAbortCommand } from './commands/abort.js';
 import { registerBackupCommand, registerRestoreCommand } from './commands/backup.js';
 import { registerApproveCommand } from './commands/approve.js';
+import { registerLabCommand } from './commands/lab.js';
 import { registerListCommand } from './commands/list.js';
 import { registerPauseCommand } from './commands/pause.js';
 import { registerPlanCommand } from './commands/plan.js';
@@ -58,6 +59,7 @@ export function buildProgram(ctx: CliContext): Command {
     registerBackupCommand,
     registerRestoreCommand,
     registerWorkerCommand,
+    registerLabCommand,
   ]) {
     register(program, ctx);
   }

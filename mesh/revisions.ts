@@ -1,15 +1,17 @@
 // How Istio decides which control plane injects a namespace's pods, as a pure
-// function of its labels and the revision tags. Mirrors istiod's rules:
-// `istio.io/rev` wins and may name a revision or a tag; otherwise
-// `istio-injection=enabled` means the `default` tag (or the revision named
-// `default` when no tag exists).
+// function of its labels and the revision tags. Mirrors the webhooks'
+// namespace selectors: `istio-injection=enabled` wins and means the `default`
+// tag (or the revision named `default` when no tag exists); any other
+// `istio-injection` value turns injection off; otherwise `istio.io/rev` names a
+// revision or a tag.
 import type { InjectionLabels } from '../activities/contract.js';
 
 export function effectiveRevision(labels: InjectionLabels, tags: Record<string, string>): string | null {
+  const injection = labels['istio-injection'];
+  if (injection === 'enabled') return tags['default'] ?? 'default';
+  if (injection !== null) return null;
   const rev = labels['istio.io/rev'];
-  if (rev) return tags[rev] ?? rev;
-  if (labels['istio-injection'] === 'enabled') return tags['default'] ?? 'default';
-  return null;
+  return rev ? (tags[rev] ?? rev) : null;
 }
 
 /** The labels that move a namespace onto `revision`, as the seed's runbook does. */

@@ -3,6 +3,7 @@
 // approval, waves, gateways, finalize, and a saga rollback when anything fails.
 import { CancellationScope, isCancellation, log, sleep, workflowInfo } from '@temporalio/workflow';
 import { formatDuration } from '../plan/duration.js';
+import { effectiveRevision } from '../mesh/revisions.js';
 import { BACKUP_CALL, call, CLUSTER_CALL, ISTIOCTL_CALL, waitCall } from './activities.js';
 import { awaitApproval } from './approval.js';
 import { Control } from './control.js';
@@ -177,7 +178,7 @@ function registerNamespaces(run: Run, waves: WavePlan[]): void {
       wave,
       state: 'pending',
       labelsBefore: labels,
-      revisionBefore: labels['istio.io/rev'] ? (run.meshBefore.tags[labels['istio.io/rev']] ?? labels['istio.io/rev']) : (run.meshBefore.tags['default'] ?? 'default'),
+      revisionBefore: effectiveRevision(labels, run.meshBefore.tags) ?? run.sourceRevision,
     });
   };
   run.plan.canary.namespaces.forEach((ns) => add(ns, 'canary'));

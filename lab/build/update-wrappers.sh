@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Regenerates the wrapper modules under lab/build/ from the pins in
-# lab/versions.env. Run it after changing ETCD_VERSION or KUBERNETES_VERSION,
-# then commit the resulting go.mod and go.sum files; lab/ensure-tools.sh only
-# builds from the committed wrappers and refuses ones that disagree with the pins.
+# lab/versions.env. Run it after changing ETCD_VERSION, KUBERNETES_VERSION or
+# ISTIO_MODULE_VERSION, then commit the resulting go.mod and go.sum files;
+# lab/ensure-tools.sh only builds from the committed wrappers and refuses ones
+# that disagree with the pins.
 #
 # Why wrappers: etcd's server module and k8s.io/kubernetes both carry replace
 # directives pointing into their own source trees (../api, ./staging/src/...).
 # Go ignores replace directives of anything but the main module, so
 # `go install module@version` refuses them; a small main module of our own that
 # requires them (and, for Kubernetes, supplies the replaces) builds them instead.
+# Istio has no replace directive, but `go install` of it fails too: it depends on
+# pre-release pseudo-versions (istio.io/client-go, envoyproxy go-control-plane
+# contrib) that the proxy serves but the checksum database does not know (404),
+# so its wrapper starts from Istio's own go.sum, which records their hashes.
 #
-# Needs the Go module proxy. Usage: lab/build/update-wrappers.sh [etcd|kubernetes|all]
+# Needs the Go module proxy. Usage: lab/build/update-wrappers.sh [etcd|kubernetes|istioctl|all]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../versions.env
@@ -62,9 +67,26 @@ update_kubernetes() {
   (cd "$dir" && go get -tool "${tools[@]}" && go mod tidy)
 }
 
+update_istioctl() {
+  local dir="$here/istioctl" src
+  say "istioctl: $ISTIO_MODULE@$ISTIO_MODULE_VERSION"
+  fresh_module "$dir" istioctl
+  src=$(go mod download -json "$ISTIO_MODULE@$ISTIO_MODULE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [[ -f $src/go.sum ]] || { say "could not download $ISTIO_MODULE@$ISTIO_MODULE_VERSION"; exit 1; }
+  # Istio's go.sum: the hashes Istio's own CI verified, including those of the
+  # pre-release dependencies the checksum database lacks. Anything not in it is
+  # still checked against the checksum database as usual.
+  cp "$src/go.sum" "$dir/go.sum"
+  chmod u+w "$dir/go.sum"
+  # Istio's go.mod lists its whole module graph, so requiring Istio alone selects
+  # exactly the dependency versions Istio is built and tested with.
+  (cd "$dir" && go get -tool "$ISTIO_MODULE/istioctl/cmd/istioctl@$ISTIO_MODULE_VERSION" && go mod tidy)
+}
+
 case "${1:-all}" in
   etcd) update_etcd ;;
   kubernetes) update_kubernetes ;;
-  all) update_etcd; update_kubernetes ;;
-  *) say "usage: $0 [etcd|kubernetes|all]"; exit 2 ;;
+  istioctl) update_istioctl ;;
+  all) update_etcd; update_kubernetes; update_istioctl ;;
+  *) say "usage: $0 [etcd|kubernetes|istioctl|all]"; exit 2 ;;
 esac

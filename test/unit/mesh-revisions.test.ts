@@ -9,7 +9,8 @@ describe('effectiveRevision follows istiod injection rules', () => {
     ['istio.io/rev naming a revision', { ...none, 'istio.io/rev': '1-29-4' }, '1-29-4'],
     ['istio.io/rev naming a tag', { ...none, 'istio.io/rev': 'prod-stable' }, '1-28-1'],
     ['istio-injection=enabled means the default tag', { ...none, 'istio-injection': 'enabled' }, '1-29-4'],
-    ['istio.io/rev wins over istio-injection', { 'istio-injection': 'enabled', 'istio.io/rev': 'prod-stable' }, '1-28-1'],
+    ['istio-injection=enabled wins over istio.io/rev', { 'istio-injection': 'enabled', 'istio.io/rev': 'prod-stable' }, '1-29-4'],
+    ['istio-injection=disabled wins over istio.io/rev', { 'istio-injection': 'disabled', 'istio.io/rev': '1-29-4' }, null],
     ['istio-injection=disabled injects nothing', { ...none, 'istio-injection': 'disabled' }, null],
     ['no labels inject nothing', none, null],
   ])('%s', (_what, labels, expected) => {
