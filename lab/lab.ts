@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterRunning, createCluster, deleteCluster, kubectl, startCluster } from './cluster.js';
 import { demoFleet, fleetManifest, nodesManifest } from './fleet.js';
-import { gatewayManifest, installRevision, setTag } from './mesh.js';
+import { gatewayManifest, installRevision, setTag, writeOverlay } from './mesh.js';
 import { labPaths, REPO_ROOT, tool, type LabPaths } from './paths.js';
 import { isAlive, logFile, pidOf, startDetached, stopProcess, waitFor } from './processes.js';
 import { prometheusStatus, startPrometheus, stopPrometheus } from './prometheus.js';
@@ -34,6 +34,8 @@ export interface LabInfo {
   injectorUrl: string;
   trafficUrl: string;
   istioctl: string;
+  /** IstioOperator overlay for installing the new version's revision (webhooks pointed at the injector). */
+  targetOverlay: string;
   versions: MeshVersions;
   backupDir: string;
 }
@@ -48,6 +50,7 @@ export function labInfo(paths: LabPaths = labPaths()): LabInfo {
     injectorUrl: `https://127.0.0.1:${LAB_PORTS.injector}`,
     trafficUrl: `http://127.0.0.1:${LAB_PORTS.traffic}`,
     istioctl: tool('istioctl'),
+    targetOverlay: join(paths.root, `istio-${meshVersions().newRevision}.yaml`),
     versions: meshVersions(),
     backupDir: paths.backups,
   };
@@ -103,6 +106,9 @@ export async function labUp(log: (line: string) => void = (l) => process.stderr.
     await setTag(paths, LAB_TAG, oldRevision);
     await kubectl(paths, ['apply', '-f', '-'], gatewayManifest(oldRevision));
   }
+
+  // The overlay an upgrade to istioctl's own version installs with (plan target.overlay)
+  writeOverlay(paths, info.versions.newVersion, info.versions.newRevision, injector);
 
   // The demo fleet
   log('applying the demo fleet');

@@ -24,29 +24,42 @@ export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 say() { printf '[wrappers] %s\n' "$*" >&2; }
 
-# Starts a wrapper module from scratch. The go line starts at 1.24 (the first Go
-# with `tool` directives) rather than the patch release on this machine, and
-# `go get` raises it to whatever the dependencies need (1.26.0 for these).
-fresh_module() {
-  local dir=$1 name=$2
-  mkdir -p "$dir"
-  rm -f "$dir/go.sum"
-  printf 'module istio-canary.local/lab/build/%s\n\ngo 1.24.0\n' "$name" >"$dir/go.mod"
+# Each wrapper is regenerated from scratch in a temporary folder and moved into
+# place only when complete, so a failed run (or a commit taken meanwhile) never
+# sees a half-written go.mod or a missing go.sum.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# new_module NAME: starts the module in $work/NAME. The go line starts at 1.24
+# (the first Go with `tool` directives) rather than the patch release on this
+# machine, and `go get` raises it to whatever the dependencies need.
+new_module() {
+  mkdir -p "$work/$1"
+  printf 'module istio-canary.local/lab/build/%s\n\ngo 1.24.0\n' "$1" >"$work/$1/go.mod"
+}
+# install_module NAME: moves the finished go.mod and go.sum to lab/build/NAME.
+install_module() {
+  mkdir -p "$here/$1"
+  mv -f "$work/$1/go.sum" "$here/$1/go.sum.new"
+  mv -f "$work/$1/go.mod" "$here/$1/go.mod.new"
+  mv -f "$here/$1/go.sum.new" "$here/$1/go.sum"
+  mv -f "$here/$1/go.mod.new" "$here/$1/go.mod"
 }
 
 update_etcd() {
-  local dir="$here/etcd"
+  local dir="$work/etcd"
   say "etcd: $ETCD_MODULE@$ETCD_VERSION"
-  fresh_module "$dir" etcd
+  new_module etcd
   # A `tool` directive (Go 1.24+) records the main package as a dependency of
   # the wrapper, so `go mod tidy` keeps it and `go build` of it needs no network.
   (cd "$dir" && go get -tool "$ETCD_MODULE@$ETCD_VERSION" && go mod tidy)
+  install_module etcd
 }
 
 update_kubernetes() {
-  local dir="$here/kubernetes" gomod
+  local dir="$work/kubernetes" gomod
   say "kubernetes: k8s.io/kubernetes@$KUBERNETES_VERSION, staging modules at $KUBERNETES_STAGING_VERSION"
-  fresh_module "$dir" kubernetes
+  new_module kubernetes
   gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')
   [[ -f $gomod ]] || { say "could not download k8s.io/kubernetes@$KUBERNETES_VERSION"; exit 1; }
   # Every staging module is one that k8s.io/kubernetes replaces with a
@@ -65,12 +78,13 @@ update_kubernetes() {
   local tools=() t
   for t in kube-apiserver kube-controller-manager kube-scheduler kubectl; do tools+=("k8s.io/kubernetes/cmd/$t@$KUBERNETES_VERSION"); done
   (cd "$dir" && go get -tool "${tools[@]}" && go mod tidy)
+  install_module kubernetes
 }
 
 update_istioctl() {
-  local dir="$here/istioctl" src
+  local dir="$work/istioctl" src
   say "istioctl: $ISTIO_MODULE@$ISTIO_MODULE_VERSION"
-  fresh_module "$dir" istioctl
+  new_module istioctl
   src=$(go mod download -json "$ISTIO_MODULE@$ISTIO_MODULE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
   [[ -f $src/go.sum ]] || { say "could not download $ISTIO_MODULE@$ISTIO_MODULE_VERSION"; exit 1; }
   # Istio's go.sum: the hashes Istio's own CI verified, including those of the
@@ -81,6 +95,7 @@ update_istioctl() {
   # Istio's go.mod lists its whole module graph, so requiring Istio alone selects
   # exactly the dependency versions Istio is built and tested with.
   (cd "$dir" && go get -tool "$ISTIO_MODULE/istioctl/cmd/istioctl@$ISTIO_MODULE_VERSION" && go mod tidy)
+  install_module istioctl
 }
 
 case "${1:-all}" in
