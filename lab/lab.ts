@@ -4,6 +4,7 @@
 // keeps what runs and starts what does not.
 import { execa } from 'execa';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { clusterRunning, createCluster, deleteCluster, kubectl, startCluster } from './cluster.js';
 import { demoFleet, fleetManifest, nodesManifest } from './fleet.js';
@@ -13,14 +14,20 @@ import { isAlive, logFile, pidOf, startDetached, stopProcess, waitFor } from './
 import { prometheusStatus, startPrometheus, stopPrometheus } from './prometheus.js';
 import { meshVersions, type MeshVersions } from './versions.js';
 
-/** Fixed ports, so the UI and Prometheus are where a person expects them. */
-export const LAB_PORTS = {
-  temporal: Number(process.env.LAB_TEMPORAL_PORT ?? 7233),
-  temporalUi: Number(process.env.LAB_TEMPORAL_UI_PORT ?? 8233),
-  prometheus: Number(process.env.LAB_PROMETHEUS_PORT ?? 9090),
-  injector: Number(process.env.LAB_INJECTOR_PORT ?? 15017),
-  traffic: Number(process.env.LAB_TRAFFIC_PORT ?? 15090),
-};
+/**
+ * Fixed ports, so the UI and Prometheus are where a person expects them; a
+ * second lab (the tests') takes other ports from LAB_*_PORT and its own
+ * ISTIO_CANARY_LAB_DIR, and runs beside the first.
+ */
+export function labPorts(env: NodeJS.ProcessEnv = process.env) {
+  return {
+    temporal: Number(env.LAB_TEMPORAL_PORT ?? 7233),
+    temporalUi: Number(env.LAB_TEMPORAL_UI_PORT ?? 8233),
+    prometheus: Number(env.LAB_PROMETHEUS_PORT ?? 9090),
+    injector: Number(env.LAB_INJECTOR_PORT ?? 15017),
+    traffic: Number(env.LAB_TRAFFIC_PORT ?? 15090),
+  };
+}
 
 /** The tag most of the fleet's `istio.io/rev` labels name, besides `default`. */
 export const LAB_TAG = 'prod-stable';
@@ -41,14 +48,15 @@ export interface LabInfo {
 }
 
 export function labInfo(paths: LabPaths = labPaths()): LabInfo {
+  const ports = labPorts();
   return {
     root: paths.root,
     kubeconfig: paths.kubeconfig,
-    prometheusUrl: `http://127.0.0.1:${LAB_PORTS.prometheus}`,
-    temporalAddress: `127.0.0.1:${LAB_PORTS.temporal}`,
-    temporalUiUrl: `http://127.0.0.1:${LAB_PORTS.temporalUi}`,
-    injectorUrl: `https://127.0.0.1:${LAB_PORTS.injector}`,
-    trafficUrl: `http://127.0.0.1:${LAB_PORTS.traffic}`,
+    prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
+    temporalAddress: `127.0.0.1:${ports.temporal}`,
+    temporalUiUrl: `http://127.0.0.1:${ports.temporalUi}`,
+    injectorUrl: `https://127.0.0.1:${ports.injector}`,
+    trafficUrl: `http://127.0.0.1:${ports.traffic}`,
     istioctl: tool('istioctl'),
     targetOverlay: join(paths.root, `istio-${meshVersions().newRevision}.yaml`),
     versions: meshVersions(),
@@ -74,10 +82,23 @@ const nodeEnv = () => ({ ...process.env, PATH: `${join(REPO_ROOT, 'node_modules'
 export async function labUp(log: (line: string) => void = (l) => process.stderr.write(`[lab] ${l}\n`)): Promise<LabInfo> {
   const paths = labPaths();
   const info = labInfo(paths);
+  const ports = labPorts();
   const started = Date.now();
 
   log('checking tools (first run builds them from Go modules; cached after)');
   await execa('bash', [join(REPO_ROOT, 'lab', 'ensure-tools.sh'), 'lab'], { stdio: ['ignore', 'inherit', 'inherit'] });
+
+  // Ports are fixed: one taken by something else must stop the lab here, before a
+  // health check mistakes that process for ours.
+  const owned = { injector: 'injector', traffic: 'traffic', temporal: 'temporal', temporalUi: 'temporal' } as const;
+  for (const [key, name] of Object.entries(owned) as Array<[keyof typeof owned, string]>) {
+    if (!pidOf(paths, name) && !(await portFree(ports[key]))) {
+      throw new Error(`port ${ports[key]} (${name}) is in use by another process; stop it or set LAB_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_PORT`);
+    }
+  }
+  if (!(await prometheusStatus({ stateDir: paths.prometheus })).running && !(await portFree(ports.prometheus))) {
+    throw new Error(`port ${ports.prometheus} (prometheus) is in use by another process; stop it or set LAB_PROMETHEUS_PORT`);
+  }
 
   // Kubernetes
   if (await clusterRunning(paths)) {
@@ -92,7 +113,7 @@ export async function labUp(log: (line: string) => void = (l) => process.stderr.
   }, 60_000);
 
   // Sidecar injector (stands in for istiod's webhook; istiod pods cannot run on KWOK nodes)
-  startDetached(paths, 'injector', tsx, [join(REPO_ROOT, 'lab/injector/main.ts'), '--port', String(LAB_PORTS.injector), '--state-dir', paths.injector, '--kubeconfig', paths.kubeconfig], nodeEnv());
+  startDetached(paths, 'injector', tsx, [join(REPO_ROOT, 'lab/injector/main.ts'), '--port', String(ports.injector), '--state-dir', paths.injector, '--kubeconfig', paths.kubeconfig], nodeEnv());
   await waitFor('the sidecar injector', () => httpsOk(`${info.injectorUrl}/healthz`), 60_000, logFile(paths, 'injector'));
   const injector = { url: info.injectorUrl, caBundle: readFileSync(join(paths.injector, 'ca-bundle.b64'), 'utf8').trim() };
 
@@ -115,13 +136,13 @@ export async function labUp(log: (line: string) => void = (l) => process.stderr.
   await kubectl(paths, ['apply', '-f', '-'], fleetManifest(demoFleet(), oldRevision, LAB_TAG));
 
   // Mesh traffic and Prometheus
-  startDetached(paths, 'traffic', tsx, [join(REPO_ROOT, 'lab/traffic/main.ts'), '--port', String(LAB_PORTS.traffic), '--kubeconfig', paths.kubeconfig], nodeEnv());
+  startDetached(paths, 'traffic', tsx, [join(REPO_ROOT, 'lab/traffic/main.ts'), '--port', String(ports.traffic), '--kubeconfig', paths.kubeconfig], nodeEnv());
   await waitFor('the traffic simulator', () => httpOk(`${info.trafficUrl}/state`), 60_000, logFile(paths, 'traffic'));
-  await startPrometheus({ stateDir: paths.prometheus, port: LAB_PORTS.prometheus, targets: [`127.0.0.1:${LAB_PORTS.traffic}`] });
+  await startPrometheus({ stateDir: paths.prometheus, port: ports.prometheus, targets: [`127.0.0.1:${ports.traffic}`] });
 
   // Temporal dev server with the UI and the project's search attributes
   startDetached(paths, 'temporal', tool('temporal'), [
-    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(LAB_PORTS.temporal), '--ui-ip', '127.0.0.1', '--ui-port', String(LAB_PORTS.temporalUi),
+    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.temporal), '--ui-ip', '127.0.0.1', '--ui-port', String(ports.temporalUi),
     '--db-filename', paths.temporalDb, '--log-level', 'warn',
     '--search-attribute', 'IstioCanaryPhase=Keyword', '--search-attribute', 'IstioCanaryCluster=Keyword',
     '--search-attribute', 'IstioCanarySourceRevision=Keyword', '--search-attribute', 'IstioCanaryTargetRevision=Keyword',
@@ -175,6 +196,14 @@ export async function labStatus(): Promise<LabStatus[]> {
   const worker = pidOf(paths, 'worker');
   rows.push({ component: 'worker', running: !!worker, detail: worker ? `pid ${worker}, log ${logFile(paths, 'worker')}` : 'not running (the demo starts one; or `npm run worker` with `lab env`)' });
   return rows;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 async function httpOk(url: string): Promise<true | undefined> {
