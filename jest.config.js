@@ -14,5 +14,13 @@ export default {
     { ...esm, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...esm, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'] },
     { ...esm, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    // Against the local mesh lab (one shared instance; run with --runInBand: see scripts/test.sh).
+    {
+      ...esm,
+      displayName: 'lab',
+      testMatch: ['<rootDir>/test/lab/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/lab/global-setup.ts',
+      globalTeardown: '<rootDir>/test/lab/global-teardown.ts',
+    },
   ],
 };
