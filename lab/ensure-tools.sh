@@ -155,7 +155,16 @@ ensure_istioctl() {
   say "istioctl: $("$bin/istioctl" version --remote=false)"
 }
 
-ensure_lab() { ensure_etcd; ensure_kubernetes; ensure_kwok; ensure_istioctl; }
+# tcpdump, from Debian: the loopback-only test captures the real interfaces during a lab run.
+ensure_tcpdump() {
+  if command -v tcpdump >/dev/null; then return; fi
+  if [[ $(id -u) -ne 0 ]]; then say "tcpdump missing: run 'sudo apt-get install -y tcpdump'"; exit 1; fi
+  say "installing tcpdump from Debian"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tcpdump >/dev/null
+}
+
+ensure_lab() { ensure_etcd; ensure_kubernetes; ensure_kwok; ensure_istioctl; ensure_tcpdump; }
 
 case "${1:-all}" in
   temporal) ensure_temporal ;;
@@ -164,6 +173,7 @@ case "${1:-all}" in
   kubernetes) ensure_kubernetes ;;
   kwok) ensure_kwok ;;
   istioctl) ensure_istioctl ;;
+  tcpdump) ensure_tcpdump ;;
   lab) ensure_lab ;;
   all) ensure_temporal; ensure_prometheus; if [[ ${LAB_TOOLS:-0} == 1 ]]; then ensure_lab; fi ;;
   *) say "usage: $0 [all|temporal|prometheus|lab|etcd|kubernetes|kwok|istioctl] (all adds the lab tools when LAB_TOOLS=1)"; exit 2 ;;
