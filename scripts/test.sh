@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# `npm test`: installs what the tests need that npm cannot (the Temporal CLI,
-# built from its Go module; Prometheus, from Debian), then runs every test tier:
-# unit, workflow (real Temporal dev server), integration (real Prometheus).
+# `npm test`: installs what the tests need that npm cannot, then runs every tier.
+#   tools:  the Temporal CLI and the lab's Kubernetes, etcd, kwok and istioctl, each
+#           built from its Go module into .tools/bin (cached after the first run);
+#           Prometheus, tcpdump and Chromium from Debian.
+#   tiers:  unit, workflow (real Temporal dev server), integration (real Prometheus),
+#           then the lab tier (one local mesh lab, tests in sequence) and the UI tier.
+# Arguments go to jest: `npm test -- test/unit/plan` runs what matches in every tier.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-bash lab/ensure-tools.sh all
+LAB_TOOLS=1 bash lab/ensure-tools.sh all
 
 export TEMPORAL_CLI="${TEMPORAL_CLI:-$root/.tools/bin/temporal}"
 export NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}"
-# Two workers: each workflow test file runs its own dev server; more would
-# starve a 2-core machine and turn timers into flakes.
-exec jest --maxWorkers=2 "$@"
+
+status=0
+# Two workers: each workflow test file runs its own dev server; more would starve
+# a 2-core machine and turn timers into flakes.
+jest --selectProjects unit workflow integration --maxWorkers=2 --passWithNoTests "$@" || status=1
+# The lab tier shares one lab (global setup brings it up), so its files run in sequence.
+jest --selectProjects lab --runInBand --passWithNoTests "$@" || status=1
+exit $status
