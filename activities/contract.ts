@@ -90,6 +90,8 @@ export interface GateScope {
   revision: string;
   windowMs: number;
   metrics: MetricSpec[];
+  /** 'ingress' judges what the gateways in `namespaces` sent (the gateway wave); default: what the namespaces served. */
+  traffic?: 'served' | 'ingress';
 }
 
 export interface UpgradeActivities {

@@ -37,6 +37,10 @@ const SAFE_VALUE: Record<Placeholder, RegExp> = {
 
 // Requests served by the judged workloads, each counted once (see above).
 const SERVED_IN_SCOPE = 'reporter="destination",destination_workload_namespace=~"{{namespaces}}"';
+// Requests the gateways in the scope sent, as their own proxies report them: a
+// faulty gateway proxy fails requests before any destination sees them, so
+// gateways are judged from the source side.
+const SENT_BY_SCOPE = 'reporter="source",source_workload_namespace=~"{{namespaces}}"';
 
 export const QUERY_TEMPLATES = {
   // `or vector(0)` turns "no 5xx series yet" into 0 while traffic exists; with no
@@ -96,6 +100,8 @@ export interface QueryScope {
   namespaces: string[];
   revision: string;
   windowMs: number;
+  /** 'served' (default): traffic the namespaces' workloads served; 'ingress': traffic their gateways sent. */
+  traffic?: 'served' | 'ingress';
 }
 
 /** `value` is the number judged; `requests` is the evidence that there was enough to judge. */
@@ -128,7 +134,9 @@ export function buildMetricQueries(metric: MetricSpec, scope: QueryScope): Metri
   const spec = QUERIES_BY_TYPE[metric.type];
   if (!spec) throw new UnsafePromQLValueError(`unknown metric type ${JSON.stringify(metric.type)}`);
   const values = scopeValues(scope, spec.needs);
-  const queries: MetricQueries = { value: renderQuery(QUERY_TEMPLATES[spec.value], values) };
-  if (spec.requests) queries.requests = renderQuery(QUERY_TEMPLATES[spec.requests], values);
+  const template = (name: QueryTemplateName) =>
+    scope.traffic === 'ingress' ? QUERY_TEMPLATES[name].replaceAll(SERVED_IN_SCOPE, SENT_BY_SCOPE) : QUERY_TEMPLATES[name];
+  const queries: MetricQueries = { value: renderQuery(template(spec.value), values) };
+  if (spec.requests) queries.requests = renderQuery(template(spec.requests), values);
   return queries;
 }

@@ -10,7 +10,7 @@ import { awaitResume } from './approval.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
 
-export async function soak(run: Run, stage: string, namespaces: string[], soakMs: number): Promise<void> {
+export async function soak(run: Run, stage: string, namespaces: string[], soakMs: number, traffic: 'served' | 'ingress' = 'served'): Promise<void> {
   const { plan, state, control } = run;
   const { gates } = plan;
   const planned = plannedChecks(soakMs, gates.intervalMs);
@@ -23,7 +23,7 @@ export async function soak(run: Run, stage: string, namespaces: string[], soakMs
       'measureGate',
       METRICS_CALL,
       `Gate ${stage}: ${gates.metrics.map((m) => m.name).join(', ')} over ${namespaces.join(', ')}`,
-      { prometheusUrl: plan.prometheus.url, namespaces, revision: plan.target.revision, windowMs: gates.windowMs, metrics: gates.metrics },
+      { prometheusUrl: plan.prometheus.url, namespaces, revision: plan.target.revision, windowMs: gates.windowMs, metrics: gates.metrics, ...(traffic === 'ingress' ? { traffic } : {}) },
     );
     const check: GateCheck = {
       stage,

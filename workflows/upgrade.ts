@@ -110,13 +110,13 @@ async function forward(run: Run): Promise<void> {
   }
   state.status.currentWave = undefined;
 
-  // 7. Gateways, gated on the traffic of every migrated namespace
+  // 7. Gateways, gated on the ingress traffic they send
   if (plan.gateways.enabled) {
     await control.checkpoint();
     state.setPhase('gateways', `moving gateways ${plan.gateways.selector} in ${plan.gateways.namespace}`);
     await state.timed('gateways', async () => {
       const moved = await migrateGateways(run);
-      if (moved.length) await soak(run, 'gateways', state.status.namespaces.map((n) => n.name), plan.gateways.soakMs);
+      if (moved.length) await soak(run, 'gateways', [plan.gateways.namespace], plan.gateways.soakMs, 'ingress');
     });
   }
 

@@ -130,3 +130,20 @@ describe('buildMetricQueries', () => {
     }
   });
 });
+
+describe('ingress traffic (the gateway wave)', () => {
+  it('judges what the gateways sent, from their own proxies', () => {
+    const queries = buildMetricQueries(
+      { name: 'error-rate', type: 'errorRate', max: 0.01, minRequests: 100 },
+      { namespaces: ['istio-system'], revision: '1-30-3', windowMs: 60_000, traffic: 'ingress' },
+    );
+    expect(queries.value).toContain('reporter="source",source_workload_namespace=~"istio-system"');
+    expect(queries.value).not.toContain('reporter="destination"');
+    expect(queries.requests).toContain('reporter="source"');
+  });
+  it('still refuses unsafe names', () => {
+    expect(() =>
+      buildMetricQueries({ name: 'p99', type: 'latencyP99', maxMs: 500, minRequests: 1 }, { namespaces: ['istio-system"}'], revision: 'r', windowMs: 60_000, traffic: 'ingress' }),
+    ).toThrow(/not a DNS-1123 label/);
+  });
+});
