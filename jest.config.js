@@ -22,5 +22,7 @@ export default {
       globalSetup: '<rootDir>/test/lab/global-setup.ts',
       globalTeardown: '<rootDir>/test/lab/global-teardown.ts',
     },
+    // The real Temporal UI in Debian's Chromium (playwright-core; `npm run tools -- chromium`).
+    { ...esm, displayName: 'ui', testMatch: ['<rootDir>/test/ui/**/*.test.ts'] },
   ],
 };

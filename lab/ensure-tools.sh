@@ -4,13 +4,15 @@
 #   - Prometheus, from Debian's package;
 #   - for the local mesh lab (target `lab`): etcd, kube-apiserver,
 #     kube-controller-manager, kube-scheduler, kubectl, kwok, kwokctl and istioctl,
-#     each built from its Go module at the version pinned in lab/versions.env.
+#     each built from its Go module at the version pinned in lab/versions.env;
+#   - for the browser tests of the Temporal UI (target `chromium`): Debian's
+#     Chromium at /usr/bin/chromium, driven by playwright-core (no browser download).
 # Idempotent: a second run finds everything and returns in well under a second.
 # Each Go-built tool has a stamp file .tools/bin/.NAME-VERSION; a changed pin
 # rebuilds that tool only. The Go module and build caches stay in their default
 # places, so a rebuild after a pin change reuses everything that did not change.
 #
-# Usage: lab/ensure-tools.sh [all|temporal|prometheus|lab|etcd|kubernetes|kwok|istioctl]
+# Usage: lab/ensure-tools.sh [all|temporal|prometheus|chromium|lab|etcd|kubernetes|kwok|istioctl]
 #   all  = temporal + prometheus (what the unit and workflow tests need), plus the
 #          lab tools when LAB_TOOLS=1. The first lab build takes long on 2 cores
 #          (see docs/lab-tools.md), so it is never done unasked.
@@ -46,6 +48,18 @@ ensure_prometheus() {
   # The package starts a system service where an init system runs; the tests
   # start their own instances, so a packaged one is not wanted.
   if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then systemctl disable --now prometheus || true; fi
+}
+
+# Debian's Chromium for the UI tests (test/ui): playwright-core drives it by
+# path; `npx playwright install` would download a browser, which cannot work here.
+ensure_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then return; fi
+  if [[ $(id -u) -ne 0 ]]; then say "Chromium missing: run 'sudo apt-get install -y chromium'"; exit 1; fi
+  say "installing Chromium from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  say "chromium: $(/usr/bin/chromium --version 2>/dev/null)"
 }
 
 # ---- The local mesh lab's Go-built tools ----
@@ -96,7 +110,7 @@ ensure_etcd() {
   if fresh etcd "$ETCD_VERSION" etcd; then return; fi
   need_go etcd
   check_wrapper "$build_dir/etcd" "$ETCD_MODULE" "$ETCD_VERSION"
-  say "building etcd $ETCD_VERSION (first time only, ~2 min on 2 cores)"
+  say "building etcd $ETCD_VERSION (first time only, ~1 min on 2 cores)"
   # The server module's root package is etcd's main (server/main.go).
   (cd "$build_dir/etcd" && "${go_env[@]}" go build "${go_flags[@]}" -ldflags "-s -w" -o "$bin/etcd" "$ETCD_MODULE")
   stamp etcd "$ETCD_VERSION"
@@ -109,7 +123,7 @@ ensure_kubernetes() {
   need_go Kubernetes
   check_wrapper "$build_dir/kubernetes" k8s.io/kubernetes "$KUBERNETES_VERSION"
   check_wrapper "$build_dir/kubernetes" k8s.io/api "$KUBERNETES_STAGING_VERSION"
-  say "building ${kube_tools[*]} $KUBERNETES_VERSION (first time only, ~25 min on 2 cores)"
+  say "building ${kube_tools[*]} $KUBERNETES_VERSION (first time only, ~6-8 min on 2 cores)"
   local t
   for t in "${kube_tools[@]}"; do
     # One `go build` per binary: -o names each, and the build cache shares the
@@ -124,7 +138,7 @@ ensure_kubernetes() {
 ensure_kwok() {
   if fresh kwok "$KWOK_VERSION" kwok kwokctl; then return; fi
   need_go kwok
-  say "building kwok and kwokctl $KWOK_VERSION (first time only, ~5 min on 2 cores)"
+  say "building kwok and kwokctl $KWOK_VERSION (first time only, ~2 min on 2 cores)"
   # No replace directive in kwok's go.mod, so `go install` works. KubeVersion is
   # kwokctl's default Kubernetes version, which decides the flags it gives the
   # control plane: make it the version built above.
@@ -141,7 +155,7 @@ ensure_istioctl() {
   if fresh istioctl "$id" istioctl; then return; fi
   need_go istioctl
   check_wrapper "$build_dir/istioctl" "$ISTIO_MODULE" "$ISTIO_MODULE_VERSION"
-  say "building istioctl $ISTIO_VERSION from $ISTIO_MODULE@$ISTIO_MODULE_VERSION (first time only, ~10 min on 2 cores)"
+  say "building istioctl $ISTIO_VERSION from $ISTIO_MODULE@$ISTIO_MODULE_VERSION (first time only, ~4-6 min on 2 cores)"
   # Built from a wrapper, not `go install`: the wrapper's go.sum (Istio's own)
   # holds the hashes of pre-release dependencies the checksum database lacks.
   # The -X variables are the ones Istio's release build sets
@@ -169,12 +183,13 @@ ensure_lab() { ensure_etcd; ensure_kubernetes; ensure_kwok; ensure_istioctl; ens
 case "${1:-all}" in
   temporal) ensure_temporal ;;
   prometheus) ensure_prometheus ;;
+  chromium) ensure_chromium ;;
   etcd) ensure_etcd ;;
   kubernetes) ensure_kubernetes ;;
   kwok) ensure_kwok ;;
   istioctl) ensure_istioctl ;;
   tcpdump) ensure_tcpdump ;;
   lab) ensure_lab ;;
-  all) ensure_temporal; ensure_prometheus; if [[ ${LAB_TOOLS:-0} == 1 ]]; then ensure_lab; fi ;;
-  *) say "usage: $0 [all|temporal|prometheus|lab|etcd|kubernetes|kwok|istioctl] (all adds the lab tools when LAB_TOOLS=1)"; exit 2 ;;
+  all) ensure_temporal; ensure_prometheus; ensure_chromium; if [[ ${LAB_TOOLS:-0} == 1 ]]; then ensure_lab; fi ;;
+  *) say "usage: $0 [all|temporal|prometheus|chromium|lab|etcd|kubernetes|kwok|istioctl] (all adds the lab tools when LAB_TOOLS=1)"; exit 2 ;;
 esac

@@ -4,7 +4,8 @@
 #           built from its Go module into .tools/bin (cached after the first run);
 #           Prometheus, tcpdump and Chromium from Debian.
 #   tiers:  unit, workflow (real Temporal dev server), integration (real Prometheus),
-#           then the lab tier (one local mesh lab, tests in sequence) and the UI tier.
+#           UI (the real Temporal UI in Chromium), then the lab tier (one local mesh
+#           lab, its tests in sequence).
 # Arguments go to jest: `npm test -- test/unit/plan` runs what matches in every tier.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +19,7 @@ export NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}"
 status=0
 # Two workers: each workflow test file runs its own dev server; more would starve
 # a 2-core machine and turn timers into flakes.
-jest --selectProjects unit workflow integration --maxWorkers=2 --passWithNoTests "$@" || status=1
+jest --selectProjects unit workflow integration ui --maxWorkers=2 --passWithNoTests "$@" || status=1
 # The lab tier shares one lab (global setup brings it up), so its files run in sequence.
 jest --selectProjects lab --runInBand --passWithNoTests "$@" || status=1
 exit $status

@@ -11,7 +11,7 @@ export async function awaitApproval(run: Run, subject: string): Promise<void> {
   state.setWaiting({ kind: 'approval', subject, deadline: new Date(Date.now() + timeoutMs).toISOString(), onTimeout });
   state.setStep(`waiting for approval of ${subject}`);
 
-  const answered = await condition(() => control.approvalAnswer !== undefined, timeoutMs);
+  const answered = await condition(() => control.approvalAnswer !== undefined, timeoutMs, { summary: `approval of ${subject}: deadline (then ${onTimeout})` });
   if (!answered) {
     state.decide({ kind: 'timeout', by: 'istio-canary', reason: `no answer within ${timeoutMs / 1000}s; plan says ${onTimeout}`, subject });
     if (onTimeout === 'rollback') {

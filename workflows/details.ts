@@ -1,5 +1,6 @@
 // The markdown the Temporal UI shows as the upgrade's current details. Pure:
 // a function of the status, so it is unit-tested and identical on replay.
+import { formatNumber } from '../gates/verdict.js';
 import type { GateCheck, UpgradeStatus } from './messages.js';
 
 export function renderDetails(status: UpgradeStatus): string {
@@ -28,7 +29,7 @@ export function renderDetails(status: UpgradeStatus): string {
 
 export function renderCheck(check: GateCheck): string {
   const rows = check.measurements.map(
-    (m) => `| ${m.metric} | ${m.phase} | ${m.value === null ? 'no data' : round(m.value)} | ${m.threshold} | ${m.reason} |`,
+    (m) => `| ${m.metric} | ${m.phase} | ${m.value === null ? 'no data' : formatNumber(m.value)} | ${m.threshold} | ${m.reason} |`,
   );
   return [
     `**Last gate check** (${check.stage} #${check.index}, ${check.at}):`,
@@ -39,6 +40,4 @@ export function renderCheck(check: GateCheck): string {
   ].join('\n');
 }
 
-function round(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toPrecision(4);
-}
+

@@ -66,7 +66,7 @@ async function restartAndVerify(run: Run, namespace: string, revision: string, t
 async function verifyProxies(run: Run, namespace: string, revision: string): Promise<void> {
   let report = await call('checkProxyRevision', CLUSTER_CALL, `Verify proxies in ${namespace} come from ${revision}`, { namespace, revision });
   for (let attempt = 1; report.mismatched.length && attempt < 4; attempt++) {
-    await sleep(attempt * 5_000);
+    await sleep(attempt * 5_000, { summary: `let terminating pods in ${namespace} go` });
     report = await call('checkProxyRevision', CLUSTER_CALL, `Verify proxies in ${namespace} come from ${revision} (again)`, { namespace, revision });
   }
   if (report.mismatched.length) {

@@ -17,7 +17,7 @@ export async function soak(run: Run, stage: string, namespaces: string[], soakMs
   let checks: GateCheck[] = [];
   for (;;) {
     state.setStep(`soaking ${stage}: check ${checks.length + 1}/${planned} in ${formatDuration(gates.intervalMs)}`);
-    await sleep(gates.intervalMs);
+    await sleep(gates.intervalMs, { summary: `${stage} gate: wait for check ${checks.length + 1}` });
     await control.checkpoint();
     const samples = await call(
       'measureGate',

@@ -141,7 +141,7 @@ async function finalize(run: Run): Promise<void> {
   if (!plan.finalize.uninstallOld) return;
 
   state.setStep(`waiting ${formatDuration(plan.finalize.uninstallOldAfterMs)} before removing revision ${run.sourceRevision}`);
-  await sleep(plan.finalize.uninstallOldAfterMs);
+  await sleep(plan.finalize.uninstallOldAfterMs, { summary: `grace period before removing revision ${run.sourceRevision}` });
   await control.checkpoint();
   const left = await call('countProxiesOnRevision', CLUSTER_CALL, `Count proxies still on ${run.sourceRevision}`, { revision: run.sourceRevision });
   if (left.pods > 0) {

@@ -47,7 +47,7 @@ describe('renderDetails (the Temporal UI current details)', () => {
   });
   it('shows the last gate check with its numbers', () => {
     expect(md).toContain('canary #3');
-    expect(md).toContain('| error-rate | pass | 0.001235 | max 0.01 |');
+    expect(md).toContain('| error-rate | pass | 0.00123 | max 0.01 |');
     expect(md).toContain('| p99-latency | inconclusive | no data | max 500ms | no data |');
   });
   it('marks a paused run and shows the result once finished', () => {
