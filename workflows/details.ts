@@ -3,6 +3,12 @@
 import { formatNumber } from '../gates/verdict.js';
 import type { GateCheck, UpgradeStatus } from './messages.js';
 
+/**
+ * Temporal UI 2.42 sizes its markdown frame about 30 px short, hiding the last
+ * line; an empty trailing paragraph is what gets hidden instead.
+ */
+export const UI_CLIP_PADDING = '\n\u00a0';
+
 export function renderDetails(status: UpgradeStatus): string {
   const lines: string[] = [];
   lines.push(`**Phase:** ${status.phase}${status.paused ? ' (paused)' : ''}  `);
@@ -24,6 +30,7 @@ export function renderDetails(status: UpgradeStatus): string {
   const last = status.gateChecks.at(-1);
   if (last) lines.push('', renderCheck(last));
   if (status.result) lines.push('', `**Result:** ${status.result.outcome}: ${status.result.reason}`);
+  lines.push(UI_CLIP_PADDING);
   return lines.join('\n');
 }
 

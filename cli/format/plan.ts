@@ -1,6 +1,7 @@
 // Human output for plan validation: every problem with its field path, or the
 // steps the upgrade will run; plus the one-line summary and markdown details
 // the Temporal UI shows for a started upgrade.
+import { UI_CLIP_PADDING } from '../../workflows/details.js';
 import { describePlan, formatPlanSteps } from '../../plan/index.js';
 import type { PlanError, ResolvedPlan } from '../../plan/types.js';
 
@@ -30,5 +31,6 @@ export function upgradeDetails(plan: ResolvedPlan, startedBy: string): string {
     '',
     // The numbered list with indented bullets is already markdown.
     formatPlanSteps(describePlan(plan)),
+    UI_CLIP_PADDING,
   ].join('\n');
 }
