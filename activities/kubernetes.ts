@@ -219,6 +219,9 @@ export function createKubernetesActivities(kc: KubeConfig): KubernetesActivities
         apps.listNamespacedDeployment({ namespace: ISTIO_NAMESPACE, labelSelector: 'app=istiod' }),
       );
       const revisions: ControlPlaneRevision[] = istiods.items
+        // An istiod being deleted (`istioctl uninstall` deletes in the foreground, so its
+        // Deployment outlives the command until its pods are gone) is no installed revision.
+        .filter((deployment) => deployment.metadata?.deletionTimestamp == null)
         .map((deployment) => {
           const found = versionFromImage(istiodImage(deployment));
           return { revision: istiodRevision(deployment), ...(found && { version: found }), ready: istiodReady(deployment) };
