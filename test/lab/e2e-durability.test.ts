@@ -1,0 +1,100 @@
+// End to end, through the CLI, against the lab: the upgrade is durable. The
+// worker is killed outright in the middle of a wave and started again, and the
+// Temporal server is stopped and started again on its database file; each time
+// the run completes, and no Deployment is restarted twice for one migration.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { UpgradeStatus } from '../../workflows/messages.js';
+import { killLabWorker, startLabWorker } from '../../lab/worker.js';
+import {
+  cliOk,
+  fleetNamespaces,
+  freshLab,
+  leaveLabAsFound,
+  meshSnapshot,
+  restartHistory,
+  restartLabTemporal,
+  statusOf,
+  Watch,
+  waitForSettledMesh,
+  workloadsIn,
+  writeTestPlan,
+  type MeshSnapshot,
+} from '../support/e2e.js';
+import { useTestLab } from '../support/lab.js';
+
+const TEST_TIMEOUT = 15 * 60_000;
+
+/** Wave `rest` (two batches of up to four namespaces) has begun moving namespaces. */
+const restWaveMoving = (s: UpgradeStatus) =>
+  s.phase === 'waves' && s.currentWave === 'rest' && s.namespaces.some((n) => n.wave === 'rest' && (n.state === 'relabelled' || n.state === 'restarted'));
+
+/** The run completed, every fleet proxy is on the new revision, and each Deployment was restarted exactly once. */
+async function expectCompletedOnce(before: MeshSnapshot, newVersion: string, newRevision: string): Promise<void> {
+  const { status } = await statusOf();
+  expect(status.phase).toBe('completed');
+  for (const ns of status.namespaces) expect([ns.name, ns.state]).toEqual([ns.name, 'migrated']);
+
+  await waitForSettledMesh();
+  const after = await meshSnapshot();
+  for (const [key, w] of workloadsIn(after, [...fleetNamespaces(before), 'istio-system'])) {
+    expect([key, w.proxies]).toEqual([key, [`${newVersion}@${newRevision}`]]);
+  }
+  expect(after.revisions).toEqual([`${newRevision} ${newVersion}`]);
+
+  // One migration, so one restart per Deployment: a single restartedAt token
+  // and a single new ReplicaSet next to the original one. Within a namespace
+  // every Deployment carries the same token (one restart step per namespace).
+  const history = await restartHistory();
+  const tokensPerNamespace = new Map<string, Set<string>>();
+  for (const [key, h] of Object.entries(history)) {
+    expect([key, h.replicaSets, h.restartTokens.length, h.generation]).toEqual([key, 2, 1, 2]);
+    const ns = key.split('/')[0]!;
+    tokensPerNamespace.set(ns, new Set([...(tokensPerNamespace.get(ns) ?? []), ...h.restartTokens]));
+  }
+  for (const [ns, tokens] of tokensPerNamespace) expect([ns, tokens.size]).toEqual([ns, 1]);
+}
+
+describe('end to end: the upgrade survives its worker and its server', () => {
+  let pristine: MeshSnapshot | undefined;
+
+  beforeAll(() => useTestLab());
+  afterAll(() => leaveLabAsFound(pristine), TEST_TIMEOUT);
+
+  it('completes after the worker is killed (SIGKILL) during a wave and started again, restarting each Deployment once', async () => {
+    const { info, before } = await freshLab();
+    pristine = before;
+    await cliOk(['start', '-f', writeTestPlan({ approval: 'none' }), '--by', 'e2e']);
+    const watch = new Watch();
+    try {
+      const moving = await watch.until('wave rest moving namespaces', restWaveMoving);
+      const killed = await killLabWorker();
+      expect(killed).toBeDefined();
+      process.stderr.write(`[e2e] killed worker ${killed} during: ${moving.step}\n`);
+      await new Promise((r) => setTimeout(r, 5_000));
+      await startLabWorker();
+      expect(await watch.result()).toBe(0);
+    } finally {
+      watch.stop();
+    }
+    await expectCompletedOnce(before, info.versions.newVersion, info.versions.newRevision);
+  }, TEST_TIMEOUT);
+
+  it('completes after the Temporal server is restarted mid-run on its database file', async () => {
+    const { info, before } = await freshLab();
+    pristine = before;
+    const { runId } = JSON.parse((await cliOk(['start', '-f', writeTestPlan({ approval: 'none' }), '--by', 'e2e', '-o', 'json'])).stdout) as { runId: string };
+    const watch = new Watch();
+    try {
+      const moving = await watch.until('wave rest moving namespaces', restWaveMoving);
+      process.stderr.write(`[e2e] restarting Temporal during: ${moving.step}\n`);
+      await restartLabTemporal();
+      // The watch waits the outage out (the CLI's client reconnects) and sees the end.
+      expect(await watch.result()).toBe(0);
+    } finally {
+      watch.stop();
+    }
+    // The same run, not a new one, finished the job.
+    expect((await statusOf()).runId).toBe(runId);
+    await expectCompletedOnce(before, info.versions.newVersion, info.versions.newRevision);
+  }, TEST_TIMEOUT);
+});
