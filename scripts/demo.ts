@@ -29,6 +29,8 @@ import { formatNumber } from '../cli/format/values.js';
 import { kubectl, clusterRunning } from '../lab/cluster.js';
 import { demoPlan } from '../lab/demo-plan.js';
 import { demoFleet, fleetManifest } from '../lab/fleet.js';
+import { clearFault, setFault } from '../lab/knobs.js';
+import { FAULTY_PROFILE } from '../lab/traffic/profiles.js';
 import { LAB_TAG, labDown, labEnv, labInfo, labUp, type LabInfo } from '../lab/lab.js';
 import { labPaths, REPO_ROOT } from '../lab/paths.js';
 import { startLabWorker } from '../lab/worker.js';
@@ -45,8 +47,6 @@ const USAGE = `usage: npm run demo [-- [--faulty] [--auto-approve] [--soak 20s]]
 
 const CLUSTER = 'lab';
 const WORKFLOW_ID = `istio-canary-${CLUSTER}`;
-/** The fault the --faulty scenario gives the target version (the simulator's FAULTY_PROFILE). */
-const FAULT = { errorRate: 0.05, latencyMs: 600, xdsRejectsPerMin: 6 };
 const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 const CLI = join(REPO_ROOT, 'cli', 'main.ts');
 /** How the commands the demo runs are shown: what a person types in the repository. */
@@ -188,12 +188,11 @@ async function runningUpgrade(info: LabInfo): Promise<string | undefined> {
 async function setFaulty(info: LabInfo, version: string, faulty: boolean): Promise<void> {
   const url = `${info.trafficUrl}/faults/${version}`;
   if (faulty) {
-    const res = await fetch(url, { method: 'PUT', body: JSON.stringify(FAULT) });
-    if (!res.ok) throw new Error(`PUT ${url}: ${res.status} ${await res.text()}`);
-    say(`marked Istio ${version} faulty in the traffic simulator: its proxies answer ${FAULT.errorRate * 100}% of requests with 503, p99 ${FAULT.latencyMs}ms`);
-    say(`  (curl -X PUT ${url} -d '${JSON.stringify(FAULT)}'; undo: curl -X DELETE ${url})`);
+    const fault = await setFault(info, version, FAULTY_PROFILE);
+    say(`marked Istio ${version} faulty in the traffic simulator: its proxies answer ${fault.errorRate * 100}% of requests with 503, p99 ${fault.latencyMs}ms`);
+    say(`  (curl -X PUT ${url} -d '${JSON.stringify(FAULTY_PROFILE)}'; undo: curl -X DELETE ${url})`);
   } else {
-    await fetch(url, { method: 'DELETE' });
+    await clearFault(info, version);
     say(`Istio ${version} is healthy in the traffic simulator (no fault profile); try the faulty one with: npm run demo -- --faulty`);
   }
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { demoPlan, type DemoPlanOptions } from '../../lab/demo-plan.js';
 import { labEnv, labInfo, labPorts, type LabInfo } from '../../lab/lab.js';
 import { labPaths, REPO_ROOT, tool } from '../../lab/paths.js';
+import { clearFault as clearFaultKnob, setFault as setFaultKnob } from '../../lab/knobs.js';
 import { logFile, startDetached, stopProcess, waitFor } from '../../lab/processes.js';
 import { isLivePod, podProxyRevision, versionFromImage } from '../../activities/kubernetes-revision.js';
 import { RESTARTED_AT } from '../../activities/kubernetes-labels.js';
@@ -166,17 +167,16 @@ export class Watch {
   }
 }
 
-// ---- the traffic simulator's fault profiles (on 127.0.0.1) ----
+// ---- the traffic simulator's fault profiles (lab/knobs.ts, on 127.0.0.1) ----
 
-export const FAULTY = { errorRate: 0.05, latencyMs: 600, xdsRejectsPerMin: 6 };
-
-export async function setFault(version: string, profile: object = FAULTY): Promise<void> {
-  const res = await fetch(`${labInfo().trafficUrl}/faults/${encodeURIComponent(version)}`, { method: 'PUT', body: JSON.stringify(profile) });
-  if (!res.ok) throw new Error(`PUT /faults/${version}: ${res.status} ${await res.text()}`);
+/** Marks an Istio version faulty (5% errors, p99 600 ms, xDS rejects) in the lab's traffic simulator. */
+export async function setFault(version: string): Promise<void> {
+  await setFaultKnob(labInfo(), version);
 }
 
+/** Puts the version back on the healthy profile; quiet when the simulator is gone. */
 export async function clearFault(version: string): Promise<void> {
-  await fetch(`${labInfo().trafficUrl}/faults/${encodeURIComponent(version)}`, { method: 'DELETE' }).catch(() => undefined);
+  await clearFaultKnob(labInfo(), version).catch(() => undefined);
 }
 
 // ---- the lab's Temporal server, stopped and started the way lab.ts does ----
