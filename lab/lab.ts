@@ -86,7 +86,8 @@ export async function labUp(log: (line: string) => void = (l) => process.stderr.
   const started = Date.now();
 
   log('checking tools (first run builds them from Go modules; cached after)');
-  await execa('bash', [join(REPO_ROOT, 'lab', 'ensure-tools.sh'), 'lab'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // `all` with LAB_TOOLS=1: the lab tools plus Temporal and Prometheus, which the lab runs too.
+  await execa('bash', [join(REPO_ROOT, 'lab', 'ensure-tools.sh'), 'all'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, LAB_TOOLS: '1' } });
 
   // Ports are fixed: one taken by something else must stop the lab here, before a
   // health check mistakes that process for ours.

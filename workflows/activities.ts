@@ -21,9 +21,10 @@ export const PREFLIGHT_CALL: ActivityOptions = { ...CLUSTER_CALL, scheduleToClos
 /** Backup lists 13 kinds across the whole cluster; a large mesh takes minutes. */
 export const BACKUP_CALL: ActivityOptions = { ...CLUSTER_CALL, startToCloseTimeout: '10 minutes', scheduleToCloseTimeout: '30 minutes' };
 
-/** istioctl install/uninstall/tag: minutes, retried a few times. */
+/** istioctl install/uninstall/tag: minutes, retried a few times; the activity heartbeats every 10 s, so a dead worker is noticed in a minute. */
 export const ISTIOCTL_CALL: ActivityOptions = {
   startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes: permanent },
 };
