@@ -8,7 +8,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabPaths } from './paths.js';
 import { tool } from './paths.js';
-import { labStagesYaml } from './stages.js';
 
 export const CLUSTER_NAME = 'istio-canary-lab';
 
@@ -52,10 +51,7 @@ options:
   podsOnNodeSyncParallelism: 2
   enablePodsOnNodeSyncListPager: true
   enablePodsOnNodeSyncStreamWatch: false
----
-# Stages: any Stage here replaces all of kwok's defaults, so lab/stages.ts
-# restates them next to the fault-knob stages.
-${labStagesYaml()}`;
+`;
 }
 
 function kwokEnv(paths: LabPaths): NodeJS.ProcessEnv {

@@ -6,22 +6,22 @@
 //   setFault(info, version, profile?)      proxies of that Istio version serve errors/latency
 //   clearFault(info, version)              that version back on the healthy profile
 //
-// The pod knobs set a label on the Deployment's pod template, so they take
-// effect through a rollout, exactly as a bad release would: the KWOK stages in
-// lab/stages.ts decide what happens to pods carrying the label. The traffic
-// knobs call the traffic simulator's control API (lab/traffic/README.md) on
-// 127.0.0.1.
+// The pod knobs change the Deployment's pod template, so they take effect
+// through a rollout, exactly as a bad release would, using only Kubernetes'
+// own semantics: a never-ready workload's new pods ask for a node label no
+// node has (they stay Pending, never Ready); a slow one gets minReadySeconds
+// (its pods count as available only that long after they are Ready). A label
+// on the pod template names the knob for whoever looks. The traffic knobs call
+// the traffic simulator's control API (lab/traffic/README.md) on 127.0.0.1.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CLUSTER_NAME, kubectl } from './cluster.js';
+import { kubectl } from './cluster.js';
 import type { LabInfo } from './lab.js';
 import type { LabPaths } from './paths.js';
-import { NEVER_READY_LABEL, SLOW_START_LABEL } from './stages.js';
 import { FAULTY_PROFILE, type FaultProfile } from './traffic/profiles.js';
 import type { FaultsView } from './traffic/simulator.js';
 
-export { NEVER_READY_LABEL, SLOW_START_LABEL } from './stages.js';
+export const NEVER_READY_LABEL = 'lab.istio-canary.io/never-ready';
+export const SLOW_START_LABEL = 'lab.istio-canary.io/slow-start';
 
 const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
@@ -34,65 +34,71 @@ function requireName(kind: 'namespace' | 'Deployment', name: string): string {
   return name;
 }
 
-/** The kwok-controller config kwokctl wrote for this lab's cluster. */
-function kwokConfigFile(paths: LabPaths): string {
-  return join(paths.kwokWorkdir, 'clusters', CLUSTER_NAME, 'kwok.yaml');
+interface PodKnob {
+  labels: Record<string, string | null>;
+  /** null removes the knob's node selector. */
+  nodeSelector: Record<string, string | null>;
+  /** null restores the default (0). */
+  minReadySeconds: number | null;
 }
 
-/**
- * Fails unless the lab's kwok-controller runs with the knob stages: a lab created
- * before they existed would quietly make every pod Ready. Recreate it then.
- */
-export function assertKnobStages(paths: LabPaths): void {
-  let config: string;
-  try {
-    config = readFileSync(kwokConfigFile(paths), 'utf8');
-  } catch {
-    throw new Error(`no kwok config at ${kwokConfigFile(paths)}: is the lab at ${paths.root} up?`);
-  }
-  for (const stage of ['lab-pod-never-ready', 'lab-pod-slow-start', 'lab-pod-slow-ready']) {
-    if (!config.includes(`name: ${stage}`)) {
-      throw new Error(`the lab at ${paths.root} was created without the fault-knob stage ${stage}; recreate it (lab down, lab up)`);
-    }
-  }
-}
-
-async function patchTemplateLabels(paths: LabPaths, namespace: string, deployments: string | string[], labels: Record<string, string | null>): Promise<void> {
+async function patchDeployments(paths: LabPaths, namespace: string, deployments: string | string[], knob: PodKnob): Promise<void> {
   requireName('namespace', namespace);
   const names = (Array.isArray(deployments) ? deployments : [deployments]).map((name) => requireName('Deployment', name));
-  const patch = JSON.stringify({ spec: { template: { metadata: { labels } } } });
+  const patch = JSON.stringify({
+    spec: { minReadySeconds: knob.minReadySeconds, template: { metadata: { labels: knob.labels }, spec: { nodeSelector: knob.nodeSelector } } },
+  });
   for (const name of names) {
     await kubectl(paths, ['patch', 'deployment', name, '-n', namespace, '--type', 'merge', '-p', patch]);
   }
 }
 
 /**
- * From now on the Deployment's pods start (Running) but never become Ready:
- * its rollout stalls, and the deployment controller eventually reports
- * ProgressDeadlineExceeded. Rolls the Deployment (the pod template changes).
+ * From now on the Deployment's new pods never become Ready (they wait for a
+ * node that never comes): its rollout stalls, old pods keep serving, and the
+ * deployment controller eventually reports ProgressDeadlineExceeded.
  */
 export async function neverReady(paths: LabPaths, namespace: string, deployments: string | string[]): Promise<void> {
-  assertKnobStages(paths);
-  await patchTemplateLabels(paths, namespace, deployments, { [NEVER_READY_LABEL]: 'true', [SLOW_START_LABEL]: null });
+  await patchDeployments(paths, namespace, deployments, {
+    labels: { [NEVER_READY_LABEL]: 'true', [SLOW_START_LABEL]: null },
+    nodeSelector: { [NEVER_READY_LABEL]: 'true' },
+    minReadySeconds: null,
+  });
 }
 
 /**
- * From now on the Deployment's pods are Running but not Ready for `delay`
- * (milliseconds, or a Go duration such as "20s"), then Ready: a slow rollout
- * that still completes. Rolls the Deployment.
+ * From now on each new pod of the Deployment counts as available only `delay`
+ * (milliseconds, or a Go duration such as "20s") after it is Ready: a slow
+ * rollout that still completes. Rolls the Deployment.
  */
 export async function slowStart(paths: LabPaths, namespace: string, deployments: string | string[], delay: number | string = '20s'): Promise<void> {
   const value = typeof delay === 'number' ? `${Math.round(delay)}ms` : delay;
   if ((typeof delay === 'number' && !(Number.isFinite(delay) && delay >= 0)) || !GO_DURATION.test(value) || value.length > 63) {
     throw new Error(`slow-start delay ${JSON.stringify(delay)} must be milliseconds or a Go duration such as "20s"`);
   }
-  assertKnobStages(paths);
-  await patchTemplateLabels(paths, namespace, deployments, { [SLOW_START_LABEL]: value, [NEVER_READY_LABEL]: null });
+  const ms = typeof delay === 'number' ? delay : goDurationMs(value);
+  await patchDeployments(paths, namespace, deployments, {
+    labels: { [SLOW_START_LABEL]: value, [NEVER_READY_LABEL]: null },
+    nodeSelector: { [NEVER_READY_LABEL]: null },
+    minReadySeconds: Math.max(1, Math.ceil(ms / 1000)),
+  });
 }
 
 /** Removes both pod knobs from the Deployment's pod template (a rollout to normal pods). */
 export async function clearPodKnobs(paths: LabPaths, namespace: string, deployments: string | string[]): Promise<void> {
-  await patchTemplateLabels(paths, namespace, deployments, { [NEVER_READY_LABEL]: null, [SLOW_START_LABEL]: null });
+  await patchDeployments(paths, namespace, deployments, {
+    labels: { [NEVER_READY_LABEL]: null, [SLOW_START_LABEL]: null },
+    nodeSelector: { [NEVER_READY_LABEL]: null },
+    minReadySeconds: null,
+  });
+}
+
+function goDurationMs(text: string): number {
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(amount) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  }
+  return total;
 }
 
 // ---- traffic faults per proxy version ----

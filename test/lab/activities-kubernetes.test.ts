@@ -265,7 +265,7 @@ describe('restartWorkloads and waitForRollout', () => {
     expect(done.workloads).toEqual([{ kind: 'Deployment', namespace: REV, name: 'stuck', readyReplicas: 2, replicas: 2 }]);
   });
 
-  it('waitForRollout waits through a slow rollout (pods Running but not yet Ready) until it completes', async () => {
+  it('waitForRollout waits through a slow rollout (new pods not yet available) until it completes', async () => {
     await slowStart(paths, REV, 'stuck', '2s');
     const heartbeats: unknown[] = [];
     const done = await run(activities.waitForRollout, { namespace: REV, kinds: ['Deployment'], progressDeadlineMs: 60_000 }, heartbeats);
