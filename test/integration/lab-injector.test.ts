@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { KubeClusterView } from '../../lab/injector/kube-view.js';
 import { startInjector, type RunningInjector } from '../../lab/injector/server.js';
+import { eventually } from '../support/activity-context.js';
 
 jest.setTimeout(120_000);
 
@@ -51,20 +52,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describeLab('lab injector with a real API server and istioctl-rendered webhooks', () => {
   let dir: string;

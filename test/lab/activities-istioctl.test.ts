@@ -11,9 +11,6 @@
 
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import type { UpgradeActivities } from '../../activities/contract.js';
 import { kubectl } from '../../lab/cluster.js';
@@ -21,6 +18,7 @@ import { deploymentManifest } from '../../lab/fleet.js';
 import { LAB_TAG, labInfo, type LabInfo } from '../../lab/lab.js';
 import { labPaths, type LabPaths } from '../../lab/paths.js';
 import { useTestLab } from '../support/lab.js';
+import { failureOf, runActivity as run } from '../support/activity-context.js';
 
 jest.setTimeout(180_000);
 
@@ -44,21 +42,7 @@ let newRevision: string;
 /** The gateway's pod-template labels and annotations before the tests, restored after. */
 let gatewayTemplate: Pick<V1ObjectMeta, 'labels' | 'annotations'>;
 
-async function run<I, R>(fn: (input: I) => Promise<R>, input: I, heartbeats: unknown[] = []): Promise<R> {
-  // Failures are what several tests expect: keep the SDK's "Activity failed" warnings out of the output.
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  env.on('heartbeat', (details: unknown) => heartbeats.push(details));
-  return env.run(fn, input);
-}
 
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(error)}`);
-  return error;
-}
 
 const rollout = (namespace: string) => run(activities.waitForRollout, { namespace, kinds: ['Deployment'], progressDeadlineMs: 90_000 });
 

@@ -10,9 +10,6 @@
 
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import type { InjectionLabels, UpgradeActivities } from '../../activities/contract.js';
 import { kubectl } from '../../lab/cluster.js';
@@ -22,6 +19,7 @@ import { LAB_TAG, labInfo, type LabInfo } from '../../lab/lab.js';
 import { labPaths, type LabPaths } from '../../lab/paths.js';
 import { readVersions } from '../../lab/versions.js';
 import { useTestLab } from '../support/lab.js';
+import { eventually, failureOf, runActivity as run } from '../support/activity-context.js';
 
 jest.setTimeout(120_000);
 
@@ -43,38 +41,8 @@ let activities: UpgradeActivities;
 let oldRevision: string;
 let newRevision: string;
 
-/** Runs an activity function in a real activity context; collects its heartbeats. */
-async function run<I, R>(fn: (input: I) => Promise<R>, input: I, heartbeats: unknown[] = []): Promise<R> {
-  // Failures are what several tests expect: keep the SDK's "Activity failed" warnings out of the output.
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  env.on('heartbeat', (details: unknown) => heartbeats.push(details));
-  return env.run(fn, input);
-}
 
-/** The failure an activity threw, for assertions on its type and retryability. */
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(error)}`);
-  return error;
-}
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 async function namespaceLabels(name: string): Promise<Record<string, string>> {
   return (await core.readNamespace({ name })).metadata?.labels ?? {};
