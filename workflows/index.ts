@@ -1,1 +1,2 @@
 export { istioCanaryUpgrade } from './upgrade.js';
+export { migrateNamespace, restoreNamespace } from './namespace.js';

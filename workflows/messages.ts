@@ -32,6 +32,7 @@ export const TERMINAL_PHASES: readonly Phase[] = ['completed', 'rolled-back', 'a
 
 export type NamespaceProgress =
   | 'pending'
+  | 'migrating'
   | 'relabelled'
   | 'restarted'
   | 'migrated'
@@ -49,6 +50,8 @@ export interface NamespaceStatus {
   revisionAfter?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** The migration's restart and rollout wait, as its child workflow measured it. */
+  rolloutMs?: number;
   detail?: string;
 }
 

@@ -1,22 +1,30 @@
 // Moving namespaces (and gateways) to the canary revision, each move paired
-// with the undo that puts it back exactly as it was.
-import { sleep } from '@temporalio/workflow';
+// with the undo that puts it back exactly as it was. A namespace moves in its own
+// child workflow (workflows/namespace.ts); this run only starts it, marks the
+// namespace around it and keeps the undo, a few history events per namespace.
+import { executeChild, isCancellation, rootCause, workflowInfo } from '@temporalio/workflow';
 import type { InjectionLabels, WorkloadRef } from '../activities/contract.js';
-import { describeLabels, effectiveRevision, injectionLabelsFor } from '../mesh/revisions.js';
+import { effectiveRevision, injectionLabelsFor } from '../mesh/revisions.js';
 import { call, CLUSTER_CALL, waitCall } from './activities.js';
+import { migrateNamespace as migrateNamespaceChild, restoreNamespace as restoreNamespaceChild, type NamespaceMoveInput } from './namespace.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
 
-/**
- * The restart token written to `kubectl.kubernetes.io/restartedAt`. It is fixed
- * when the step starts and replayed from history, so a retried restart activity
- * sees its own token and restarts nothing twice.
- */
+/** See workflows/namespace.ts: fixed when the step starts, replayed from history. */
 function restartToken(): string {
   return new Date().toISOString();
 }
 
-/** Relabel, restart, wait for the rollout, verify every proxy comes from the target. */
+/**
+ * Readable and unique per upgrade run: the upgrade's id, a short form of its run
+ * id (a later upgrade of the same cluster gets new children), the step and the namespace.
+ */
+export function childWorkflowId(action: 'migrate' | 'restore', namespace: string): string {
+  const { workflowId, runId } = workflowInfo();
+  return `${workflowId}/${runId.slice(0, 8)}/${action}-${namespace}`;
+}
+
+/** Relabel, restart, wait for the rollout, verify every proxy comes from the target: in a child workflow. */
 export async function migrateNamespace(run: Run, namespace: string, group: string): Promise<void> {
   const { plan, state } = run;
   const target = plan.target.revision;
@@ -26,52 +34,40 @@ export async function migrateNamespace(run: Run, namespace: string, group: strin
   // Pushed before the first change: a failure half-way through still restores.
   run.rollback.push(group, `restore namespace ${namespace}`, () => restoreNamespace(run, namespace, before));
 
-  await call('setNamespaceInjection', CLUSTER_CALL, `Label ${namespace} istio.io/rev=${target} (was ${describeLabels(before)})`, {
-    namespace,
-    labels: injectionLabelsFor(target),
-  });
-  state.markNamespace(namespace, 'relabelled');
-
-  await restartAndVerify(run, namespace, target, restartToken(), 'migrate');
+  state.markNamespace(namespace, 'migrating');
+  const moved = await moveInChild(run, 'migrate', namespace, { labels: injectionLabelsFor(target), revision: target, labelsBefore: before });
   entry.revisionAfter = target;
-  state.markNamespace(namespace, 'migrated');
+  entry.rolloutMs = moved.rolloutMs;
+  state.markNamespace(namespace, 'migrated', `${moved.restarted} workloads restarted`);
 }
 
 async function restoreNamespace(run: Run, namespace: string, labels: InjectionLabels): Promise<void> {
-  const { state } = run;
-  const entry = state.namespace(namespace);
-  const wasRestarted = entry.state !== 'pending' && entry.state !== 'relabelled';
-  state.markNamespace(namespace, 'rolling-back');
-  await call('setNamespaceInjection', CLUSTER_CALL, `Restore ${namespace} labels to ${describeLabels(labels)}`, { namespace, labels });
+  const entry = run.state.namespace(namespace);
   const revision = effectiveRevision(labels, run.meshBefore.tags) ?? run.sourceRevision;
-  if (wasRestarted) await restartAndVerify(run, namespace, revision, restartToken(), 'rollback');
+  run.state.markNamespace(namespace, 'rolling-back');
+  const restored = await moveInChild(run, 'restore', namespace, { labels, revision, labelsBefore: labels });
   entry.revisionAfter = revision;
-  state.markNamespace(namespace, 'restored');
+  run.state.markNamespace(namespace, 'restored', restored.restarted ? `${restored.restarted} workloads restarted` : 'labels restored; no pod had left its revision');
 }
 
-async function restartAndVerify(run: Run, namespace: string, revision: string, token: string, why: string): Promise<void> {
-  const { plan, state } = run;
-  const { kinds, progressDeadlineMs } = plan.rollout;
-  const restart = await call('restartWorkloads', CLUSTER_CALL, `Restart ${kinds.join('/')} in ${namespace} (${why}, token ${token})`, {
-    namespace,
-    kinds,
-    token,
-  });
-  if (why === 'migrate') state.markNamespace(namespace, 'restarted', `${restart.restarted.length + restart.alreadyRestarted.length} workloads restarted`);
-  await call('waitForRollout', waitCall(progressDeadlineMs), `Wait for rollout in ${namespace}`, { namespace, kinds, progressDeadlineMs });
-  await verifyProxies(run, namespace, revision);
-}
-
-/** Pods of the old ReplicaSet can still be terminating right after the rollout; look a few times. */
-async function verifyProxies(run: Run, namespace: string, revision: string): Promise<void> {
-  let report = await call('checkProxyRevision', CLUSTER_CALL, `Verify proxies in ${namespace} come from ${revision}`, { namespace, revision });
-  for (let attempt = 1; report.mismatched.length && attempt < 4; attempt++) {
-    await sleep(attempt * 5_000, { summary: `let terminating pods in ${namespace} go` });
-    report = await call('checkProxyRevision', CLUSTER_CALL, `Verify proxies in ${namespace} come from ${revision} (again)`, { namespace, revision });
-  }
-  if (report.mismatched.length) {
-    const sample = report.mismatched.slice(0, 5).map((p) => `${p.pod} on ${p.revision ?? 'no proxy'}`).join(', ');
-    throw new UpgradeStopped('migration', `${report.mismatched.length} pods in ${namespace} are not on revision ${revision}: ${sample}`);
+async function moveInChild(
+  run: Run,
+  action: 'migrate' | 'restore',
+  namespace: string,
+  move: Pick<NamespaceMoveInput, 'labels' | 'revision' | 'labelsBefore'>,
+) {
+  const { kinds, progressDeadlineMs } = run.plan.rollout;
+  const input: NamespaceMoveInput = { namespace, kinds, progressDeadlineMs, ...move };
+  try {
+    return await executeChild(action === 'migrate' ? migrateNamespaceChild : restoreNamespaceChild, {
+      workflowId: childWorkflowId(action, namespace),
+      args: [input],
+      staticSummary: `${action} ${namespace} to revision ${move.revision}`,
+    });
+  } catch (err) {
+    // Cancellation (abort) stays a cancellation; anything else names the namespace and the root cause.
+    if (isCancellation(err)) throw err;
+    throw new UpgradeStopped('migration', `${action} ${namespace}: ${rootCause(err) ?? String(err)}`);
   }
 }
 

@@ -84,7 +84,7 @@ export class UpgradeState {
     const ns = this.namespace(name);
     ns.state = state;
     ns.detail = detail;
-    if (state === 'relabelled' && !ns.startedAt) ns.startedAt = this.now();
+    if ((state === 'migrating' || state === 'relabelled') && !ns.startedAt) ns.startedAt = this.now();
     if (state === 'migrated' || state === 'restored' || state === 'failed') ns.finishedAt = this.now();
     this.publish();
   }

@@ -26,7 +26,7 @@ const TEST_TIMEOUT = 15 * 60_000;
 
 /** Wave `rest` (two batches of up to four namespaces) has begun moving namespaces. */
 const restWaveMoving = (s: UpgradeStatus) =>
-  s.phase === 'waves' && s.currentWave === 'rest' && s.namespaces.some((n) => n.wave === 'rest' && (n.state === 'relabelled' || n.state === 'restarted'));
+  s.phase === 'waves' && s.currentWave === 'rest' && s.namespaces.some((n) => n.wave === 'rest' && (n.state === 'migrating' || n.state === 'relabelled' || n.state === 'restarted'));
 
 /** The run completed, every fleet proxy is on the new revision, and each Deployment was restarted exactly once. */
 async function expectCompletedOnce(before: MeshSnapshot, newVersion: string, newRevision: string): Promise<void> {

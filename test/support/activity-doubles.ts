@@ -83,7 +83,8 @@ export function registerMesh(workflowId: string, mesh: FakeMesh): FakeMesh {
 
 function current(): FakeMesh {
   const id = Context.current().info.workflowExecution?.workflowId ?? "";
-  const mesh = meshes.get(id);
+  // A namespace's child workflow id starts with its upgrade's id (workflows/migrate.ts).
+  const mesh = meshes.get(id) ?? meshes.get(id.split('/')[0]!);
   if (!mesh) throw ApplicationFailure.nonRetryable(`no fake mesh registered for ${id}`);
   return mesh;
 }
