@@ -5,10 +5,13 @@
 //   KUBECONFIG                          the cluster (default ~/.kube/config, then in-cluster)
 //   ISTIO_CANARY_BACKUP_DIR             where backups go (default ~/.istio-canary/backups)
 //   ISTIO_CANARY_ISTIOCTL_EXTRA_ARGS    JSON array of strings appended to `istioctl install`
+//   ISTIO_CANARY_KUBE_QPS               Kubernetes API requests per second, client-side (default 50)
+//   ISTIO_CANARY_KUBE_BURST             requests allowed at once above that rate (default 100)
 
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { LimitedKubeConfig, WORKER_USER_AGENT } from './kube-client.js';
 
 export interface ActivitiesOptions {
   kubeConfig: KubeConfig;
@@ -21,6 +24,14 @@ export interface ActivitiesOptions {
 }
 
 export const DEFAULT_BACKUP_DIR = '~/.istio-canary/backups';
+
+/**
+ * Above client-go's 5/10 (made for controllers that watch), below what one
+ * apiserver serves comfortably: a 200-namespace wave polling its rollouts stays
+ * well inside the apiserver's default 400 in-flight reads.
+ */
+export const DEFAULT_KUBE_QPS = 50;
+export const DEFAULT_KUBE_BURST = 100;
 
 export class ActivitiesConfigError extends Error {
   override name = 'ActivitiesConfigError';
@@ -49,13 +60,28 @@ export function parseExtraInstallArgs(raw: string | undefined): string[] {
   return parsed as string[];
 }
 
+export function parseKubeRateLimit(env: NodeJS.ProcessEnv): { ratePerSecond: number; burst: number } {
+  const read = (name: string, fallback: number, whole: boolean): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0 || (whole && !Number.isInteger(value))) {
+      throw new ActivitiesConfigError(`${name} must be a ${whole ? 'whole number' : 'number'} above 0, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+  const ratePerSecond = read('ISTIO_CANARY_KUBE_QPS', DEFAULT_KUBE_QPS, false);
+  const burst = read('ISTIO_CANARY_KUBE_BURST', Math.max(DEFAULT_KUBE_BURST, Math.ceil(ratePerSecond)), true);
+  return { ratePerSecond, burst };
+}
+
 /** The kubeconfig files named by KUBECONFIG (a path list, like kubectl's). */
 export function kubeconfigFiles(raw: string | undefined): string[] {
   return (raw ?? '').split(delimiter).filter((file) => file !== '');
 }
 
 export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): { kubeConfig: KubeConfig; kubeconfigPath?: string } {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new LimitedKubeConfig({ ...parseKubeRateLimit(env), userAgent: WORKER_USER_AGENT });
   const files = kubeconfigFiles(env['KUBECONFIG']);
   try {
     if (files.length === 0) {
