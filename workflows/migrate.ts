@@ -7,6 +7,7 @@ import type { InjectionLabels, WorkloadRef } from '../activities/contract.js';
 import { effectiveRevision, injectionLabelsFor } from '../mesh/revisions.js';
 import { call, CLUSTER_CALL, waitCall } from './activities.js';
 import { migrateNamespace as migrateNamespaceChild, restoreNamespace as restoreNamespaceChild, type NamespaceMoveInput } from './namespace.js';
+import { upgradeWorkflowId } from './messages.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
 
@@ -16,12 +17,13 @@ function restartToken(): string {
 }
 
 /**
- * Readable and unique per upgrade run: the upgrade's id, a short form of its run
- * id (a later upgrade of the same cluster gets new children), the step and the namespace.
+ * Readable and unique per upgrade run: the cluster's upgrade id, a short form of
+ * the run id (a later upgrade of the same cluster gets new children), the step
+ * and the namespace. From the plan rather than workflowInfo().workflowId, which
+ * a replay of a recorded history does not reproduce.
  */
-export function childWorkflowId(action: 'migrate' | 'restore', namespace: string): string {
-  const { workflowId, runId } = workflowInfo();
-  return `${workflowId}/${runId.slice(0, 8)}/${action}-${namespace}`;
+export function childWorkflowId(cluster: string, action: 'migrate' | 'restore', namespace: string): string {
+  return `${upgradeWorkflowId(cluster)}/${workflowInfo().runId.slice(0, 8)}/${action}-${namespace}`;
 }
 
 /** Relabel, restart, wait for the rollout, verify every proxy comes from the target: in a child workflow. */
@@ -60,7 +62,7 @@ async function moveInChild(
   const input: NamespaceMoveInput = { namespace, kinds, progressDeadlineMs, ...move };
   try {
     return await executeChild(action === 'migrate' ? migrateNamespaceChild : restoreNamespaceChild, {
-      workflowId: childWorkflowId(action, namespace),
+      workflowId: childWorkflowId(run.plan.cluster, action, namespace),
       args: [input],
       staticSummary: `${action} ${namespace} to revision ${move.revision}`,
     });

@@ -27,33 +27,45 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
     throw new UpgradeStopped('preflight', message);
   };
 
-  state.setStep('checking the cluster');
-  await call('checkCluster', PREFLIGHT_CALL, 'Check the Kubernetes API server is reachable');
+  // The independent reads run together; their verdicts are then taken in the
+  // runbook's order, so the first problem reported is the one it would meet first.
+  state.setStep('checking the cluster, istioctl, the plan namespaces and Prometheus');
+  const explicit = [...plan.canary.namespaces, ...plan.waves.flatMap((w) => w.namespaces ?? [])];
+  const [cluster, istioctl, missingNamespaces, selected, prometheus, precheck] = await Promise.allSettled([
+    call('checkCluster', PREFLIGHT_CALL, 'Check the Kubernetes API server is reachable'),
+    call('istioctlVersion', ISTIOCTL_CALL, `Check istioctl ${plan.target.istioctl} is ${plan.target.version}`, { istioctl: plan.target.istioctl }),
+    call('findMissingNamespaces', PREFLIGHT_CALL, `Check ${explicit.length} plan namespaces exist`, { namespaces: explicit }),
+    // Selectors are resolved once, now, so the whole run is known (and shown) from the start.
+    Promise.all(
+      plan.waves.map((wave) =>
+        wave.selector
+          ? call('listNamespaces', PREFLIGHT_CALL, `Resolve wave ${wave.name}: namespaces matching ${wave.selector}`, { selector: wave.selector })
+          : Promise.resolve(undefined),
+      ),
+    ),
+    call('checkPrometheus', METRICS_CALL, `Check Prometheus at ${plan.prometheus.url} answers`, { url: plan.prometheus.url }),
+    call('istioctlPrecheck', ISTIOCTL_CALL, `istioctl x precheck for revision ${plan.target.revision}`, {
+      istioctl: plan.target.istioctl,
+      revision: plan.target.revision,
+    }),
+  ]);
 
-  state.setStep(`checking istioctl ${plan.target.istioctl}`);
-  const { clientVersion } = await call('istioctlVersion', ISTIOCTL_CALL, `Check istioctl ${plan.target.istioctl} is ${plan.target.version}`, {
-    istioctl: plan.target.istioctl,
-  });
+  valueOf(cluster);
+  const { clientVersion } = valueOf(istioctl);
   if (clientVersion !== plan.target.version) {
     fail(`spec.target.istioctl: ${plan.target.istioctl} is istioctl ${clientVersion}, the plan targets ${plan.target.version}`);
   }
-
-  // Waves: explicit namespaces must exist; selectors are resolved once, now, so
-  // the whole run is known (and shown) from the start.
-  const explicit = [...plan.canary.namespaces, ...plan.waves.flatMap((w) => w.namespaces ?? [])];
-  const missing = await call('findMissingNamespaces', PREFLIGHT_CALL, `Check ${explicit.length} plan namespaces exist`, { namespaces: explicit });
+  const missing = valueOf(missingNamespaces);
   if (missing.length) fail(`namespaces in the plan do not exist: ${missing.join(', ')}`);
 
   const assigned = [...plan.canary.namespaces];
   const waves: WavePlan[] = [];
-  for (const wave of plan.waves) {
-    const matches = wave.selector
-      ? await call('listNamespaces', PREFLIGHT_CALL, `Resolve wave ${wave.name}: namespaces matching ${wave.selector}`, { selector: wave.selector })
-      : undefined;
-    const { namespaces } = resolveWaveNamespaces(wave, matches, assigned);
+  const matchesPerWave = valueOf(selected);
+  plan.waves.forEach((wave, i) => {
+    const { namespaces } = resolveWaveNamespaces(wave, matchesPerWave[i], assigned);
     assigned.push(...namespaces);
     waves.push({ name: wave.name, batches: batches(namespaces, wave.maxParallel), soakMs: wave.soakMs, approval: wave.approval });
-  }
+  });
 
   state.setStep('detecting installed revisions and namespace labels');
   const mesh = await call('detectMeshState', PREFLIGHT_CALL, `Detect istiod revisions, tags and labels of ${assigned.length} namespaces`, {
@@ -77,8 +89,7 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
     fail(`namespaces without sidecar injection cannot be migrated (no istio-injection or istio.io/rev label): ${notInjected.join(', ')}`);
   }
 
-  state.setStep(`checking Prometheus at ${plan.prometheus.url}`);
-  await call('checkPrometheus', METRICS_CALL, `Check Prometheus at ${plan.prometheus.url} answers`, { url: plan.prometheus.url });
+  valueOf(prometheus);
 
   // The gates can only protect the canary if its namespaces carry traffic now.
   const baseline = await call('measureGate', METRICS_CALL, `Baseline traffic in ${plan.canary.namespaces.join(', ')}`, {
@@ -97,11 +108,12 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
     fail(`the canary namespaces must pass their gates on ${source.revision} before the upgrade starts: ${why}`);
   }
 
-  state.setStep('istioctl x precheck');
-  await call('istioctlPrecheck', ISTIOCTL_CALL, `istioctl x precheck for revision ${plan.target.revision}`, {
-    istioctl: plan.target.istioctl,
-    revision: plan.target.revision,
-  });
+  valueOf(precheck);
 
   return { sourceRevision: source.revision, meshBefore: mesh, waves };
+}
+
+function valueOf<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }

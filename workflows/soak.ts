@@ -15,10 +15,17 @@ export async function soak(run: Run, stage: string, namespaces: string[], soakMs
   const { gates } = plan;
   const planned = plannedChecks(soakMs, gates.intervalMs);
   let checks: GateCheck[] = [];
+  // Checks keep a fixed cadence from the start of the soak: sleeping a full
+  // interval after each query would stretch every soak by the queries' time.
+  let cadenceFrom = Date.now();
   for (;;) {
-    state.setStep(`soaking ${stage}: check ${checks.length + 1}/${planned} in ${formatDuration(gates.intervalMs)}`);
-    await sleep(gates.intervalMs, { summary: `${stage} gate: wait for check ${checks.length + 1}` });
+    const dueIn = Math.max(1, cadenceFrom + (checks.length + 1) * gates.intervalMs - Date.now());
+    state.setStep(`soaking ${stage}: check ${checks.length + 1}/${planned} in ${formatDuration(dueIn)}`);
+    await sleep(dueIn, { summary: `${stage} gate: wait for check ${checks.length + 1}` });
     await control.checkpoint();
+    // After a pause the cadence goes on from now, rather than catching up with checks in a row.
+    const late = Date.now() - (cadenceFrom + (checks.length + 1) * gates.intervalMs);
+    if (late > gates.intervalMs) cadenceFrom += late;
     const samples = await call(
       'measureGate',
       METRICS_CALL,
@@ -55,6 +62,7 @@ export async function soak(run: Run, stage: string, namespaces: string[], soakMs
       }
       await awaitResume(run, `${stage} gate inconclusive: ${assessment.reason}`);
       checks = [];
+      cadenceFrom = Date.now();
     }
   }
 }

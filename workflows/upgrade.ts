@@ -48,24 +48,23 @@ async function forward(run: Run): Promise<void> {
   state.setSourceRevision(checked.sourceRevision);
   registerNamespaces(run, checked.waves);
 
-  // 2. Backup
+  // 2. Backup, beside step 3: installing a revision adds none of the exported
+  // kinds, so the export need not hold up the install.
   await control.checkpoint();
   state.setPhase('backup', 'exporting Istio custom resources');
-  const backup = await state.timed('backup', () =>
+  const backup = state.timed('backup', () =>
     call('backupIstioResources', BACKUP_CALL, 'Export the 13 kinds of Istio custom resources', { cluster: plan.cluster, upgradeId: upgradeId() }),
   );
-  state.status.backupLocation = backup.location;
 
   // 3. Install the canary revision (gateways untouched: profile minimal)
-  await control.checkpoint();
-  state.setPhase('install', `installing istiod revision ${target}`);
+  state.setPhase('install', `installing istiod revision ${target} (and exporting Istio custom resources)`);
   const preexisting = run.meshBefore.revisions.some((r) => r.revision === target);
   if (!preexisting && plan.rollback.uninstallCanary) {
     rollback.push('install', `uninstall canary revision ${target}`, async () => {
       await call('istioctlUninstall', ISTIOCTL_CALL, `Uninstall canary revision ${target}`, { istioctl: plan.target.istioctl, revision: target });
     });
   }
-  await state.timed('install', async () => {
+  const install = state.timed('install', async () => {
     await call('istioctlInstall', ISTIOCTL_CALL, `istioctl install revision ${target} (profile ${plan.target.profile})`, {
       istioctl: plan.target.istioctl,
       revision: target,
@@ -77,6 +76,8 @@ async function forward(run: Run): Promise<void> {
       timeoutMs: plan.rollout.progressDeadlineMs,
     });
   });
+  const [exported] = await settleBoth(backup, install);
+  state.status.backupLocation = exported.location;
 
   // 4. Canary wave, then soak with gates
   await control.checkpoint();
@@ -229,6 +230,14 @@ async function stop(run: Run, err: unknown): Promise<UpgradeResult> {
   const outcome = rollbackErrors.length ? 'failed' : abort ? 'aborted' : 'rolled-back';
   const suffix = rollbackErrors.length ? `; rollback incomplete: ${rollbackErrors.join('; ')}` : '; every change was undone';
   return state.finish({ outcome, reason: `${reason}${suffix}`, evidence, rollbackErrors });
+}
+
+/** Both finish (nothing still running into a rollback) before the first failure is thrown. */
+async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [first, second] = await Promise.allSettled([a, b]);
+  if (first.status === 'rejected') throw first.reason;
+  if (second.status === 'rejected') throw second.reason;
+  return [first.value, second.value];
 }
 
 /** Stable across retries and replays of this run, distinct between runs. */
