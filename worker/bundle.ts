@@ -1,6 +1,6 @@
 // Bundles the upgrade workflow for the Temporal sandbox. Bundling takes a couple
 // of seconds, so one bundle is built per process and shared (worker, tests).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type Logger, type WorkflowBundle } from '@temporalio/worker';
 
@@ -15,8 +15,19 @@ export function workflowsEntryPath(): string {
 
 let cached: Promise<WorkflowBundle> | undefined;
 
-/** The bundled workflow code, built on first use and reused for the rest of the process. */
-export function bundleUpgradeWorkflows(options: { logger?: Logger } = {}): Promise<WorkflowBundle> {
+/**
+ * The bundled workflow code, built on first use and reused for the rest of the
+ * process; or, with ISTIO_CANARY_WORKFLOW_BUNDLE, read from a file that
+ * `tsx scripts/bundle-workflows.ts <file>` wrote. Webpack leaves the worker
+ * about 150 MB larger for good (measured: docs/benchmarks.md), so a deployed
+ * worker should load a bundle made at build time.
+ */
+export function bundleUpgradeWorkflows(options: { logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<WorkflowBundle> {
+  const prebuilt = (options.env ?? process.env).ISTIO_CANARY_WORKFLOW_BUNDLE;
+  if (prebuilt) {
+    if (!existsSync(prebuilt)) return Promise.reject(new Error(`ISTIO_CANARY_WORKFLOW_BUNDLE: no file at ${prebuilt} (write one with: tsx scripts/bundle-workflows.ts ${prebuilt})`));
+    return Promise.resolve({ code: readFileSync(prebuilt, 'utf8') });
+  }
   cached ??= bundleWorkflowCode({
     workflowsPath: workflowsEntryPath(),
     logger: options.logger,
