@@ -19,7 +19,22 @@ export const CLUSTER_NAME = 'istio-canary-lab';
 export const POD_CIDR = '127.1.0.0/16';
 export const NODE_IP = '127.0.0.1';
 
-function kwokctlConfig(): string {
+/**
+ * Benchmarks only (LAB_KUBE_AUDIT=1): the apiserver writes one audit line per
+ * request with its user agent, so requests can be counted per client.
+ */
+export function auditLogPath(paths: LabPaths): string {
+  return join(paths.kwokWorkdir, 'clusters', CLUSTER_NAME, 'logs', 'audit.log');
+}
+
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+`;
+
+function kwokctlConfig(auditPolicy?: string): string {
   return `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
@@ -31,7 +46,7 @@ options:
   kubectlBinary: ${tool('kubectl')}
   kwokControllerBinary: ${tool('kwok')}
   etcdBinary: ${tool('etcd')}
-  # Short, local heartbeats: the lab is small and everything is on one machine.
+${auditPolicy ? `  kubeAuditPolicy: ${auditPolicy}\n` : ''}  # Short, local heartbeats: the lab is small and everything is on one machine.
   heartbeatFactor: 1
 componentsPatches:
   # kwokctl's binary runtime passes an empty --node-ip; nodes must report 127.0.0.1.
@@ -63,7 +78,12 @@ function kwokEnv(paths: LabPaths): NodeJS.ProcessEnv {
 export async function createCluster(paths: LabPaths, log: (line: string) => void): Promise<void> {
   mkdirSync(paths.root, { recursive: true });
   const config = join(paths.root, 'kwokctl.yaml');
-  writeFileSync(config, kwokctlConfig());
+  let auditPolicy: string | undefined;
+  if (process.env.LAB_KUBE_AUDIT === '1') {
+    auditPolicy = join(paths.root, 'audit-policy.yaml');
+    writeFileSync(auditPolicy, AUDIT_POLICY);
+  }
+  writeFileSync(config, kwokctlConfig(auditPolicy));
   log(`starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (kwokctl ${CLUSTER_NAME})`);
   await execa(tool('kwokctl'), ['create', 'cluster', '--name', CLUSTER_NAME, '--config', config, '--kubeconfig', paths.kubeconfig, '--wait', '2m'], {
     env: kwokEnv(paths),

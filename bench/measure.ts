@@ -1,0 +1,111 @@
+// What a benchmark run reads back after the fact: the apiserver's audit log
+// (requests per client), the Deployments' own rollout timestamps (the physics
+// the lower bound is made of), Temporal history sizes, and the worker's peak RSS.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
+export interface RequestStats {
+  requests: number;
+  peakPerSecond: number;
+  /** Requests per user agent (the part before the first '/'). */
+  byAgent: Record<string, number>;
+}
+
+/** Audit events (stage ResponseComplete) received in [fromMs, toMs], by the clients whose agent starts with `agent`. */
+export function auditRequests(auditLog: string, fromMs: number, toMs: number, agent: string): RequestStats {
+  if (!existsSync(auditLog)) throw new Error(`no audit log at ${auditLog}: the benchmark lab must be created with LAB_KUBE_AUDIT=1`);
+  const perSecond = new Map<number, number>();
+  const byAgent: Record<string, number> = {};
+  let requests = 0;
+  for (const line of readFileSync(auditLog, 'utf8').split('\n')) {
+    if (!line) continue;
+    const event = JSON.parse(line) as { stage?: string; userAgent?: string; requestReceivedTimestamp?: string };
+    if (event.stage !== 'ResponseComplete' || !event.requestReceivedTimestamp) continue;
+    const at = Date.parse(event.requestReceivedTimestamp);
+    if (at < fromMs || at > toMs) continue;
+    const name = (event.userAgent ?? '').split('/')[0]!;
+    byAgent[name] = (byAgent[name] ?? 0) + 1;
+    if (!event.userAgent?.startsWith(agent)) continue;
+    requests++;
+    const second = Math.floor(at / 1000);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  return { requests, peakPerSecond: Math.max(0, ...perSecond.values()), byAgent };
+}
+
+interface DeploymentJson {
+  metadata: { namespace: string; name: string };
+  spec: { template: { metadata?: { annotations?: Record<string, string> } } };
+  status?: { conditions?: Array<{ type: string; reason?: string; lastUpdateTime?: string }> };
+}
+
+/**
+ * A stage's rollout as Kubernetes saw it: from the earliest restart token
+ * (kubectl.kubernetes.io/restartedAt, written by the restart) to the latest
+ * Deployment reporting NewReplicaSetAvailable. Second resolution (the condition's).
+ */
+export function stageRolloutMs(deployments: DeploymentJson[], namespaces: string[]): number {
+  const scope = new Set(namespaces);
+  let start = Infinity;
+  let end = -Infinity;
+  for (const d of deployments) {
+    if (!scope.has(d.metadata.namespace)) continue;
+    const token = d.spec.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
+    const done = d.status?.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable')?.lastUpdateTime;
+    if (!token || !done) throw new Error(`deployment ${d.metadata.namespace}/${d.metadata.name} has no restart token or finished rollout`);
+    start = Math.min(start, Date.parse(token));
+    end = Math.max(end, Date.parse(done));
+  }
+  if (!Number.isFinite(start)) throw new Error(`no deployments in ${namespaces.join(', ')}`);
+  return Math.max(0, end - start);
+}
+
+/**
+ * Resident memory of the largest node process under `rootPid`, in MB: `VmHWM`
+ * is its peak since it started (workflow bundling included), `VmRSS` now.
+ */
+export function rssMb(rootPid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
+  let best = 0;
+  for (const pid of [rootPid, ...descendants(rootPid)]) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const name = /^Name:\s+(\S+)/m.exec(status)?.[1];
+      const hwm = Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+      if (name?.startsWith('node') || name === 'MainThread') best = Math.max(best, hwm / 1024);
+    } catch {
+      // gone
+    }
+  }
+  return Math.round(best);
+}
+
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
+export function median(values: number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (!sorted.length) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
