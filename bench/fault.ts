@@ -36,3 +36,17 @@ export async function faultTimes(prometheusUrl: string, status: UpgradeStatus, c
   const firstBadScrapeAt = await firstBadScrape(prometheusUrl, canary, startedAt, gateFailedAt);
   return { firstBadScrapeAt, gateFailedAt, restoredAt, detectionMs: gateFailedAt - firstBadScrapeAt, rollbackMs: restoredAt - gateFailedAt };
 }
+
+/** Waits until Prometheus has a full gate window of traffic for the namespace (fresh pods take a while to be scraped). */
+export async function waitForTraffic(prometheusUrl: string, namespace: string, windowSeconds: number, minRequests: number): Promise<void> {
+  const expr = `sum(increase(istio_requests_total{reporter="destination",destination_workload_namespace="${namespace}"}[${windowSeconds}s]))`;
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    const url = new URL('/api/v1/query', prometheusUrl);
+    url.search = new URLSearchParams({ query: expr }).toString();
+    const body = (await (await fetch(url)).json()) as { data?: { result?: Array<{ value: [number, string] }> } };
+    if (Number(body.data?.result?.[0]?.value?.[1] ?? 0) >= minRequests) return;
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  throw new Error(`no traffic from ${namespace} in Prometheus after 5 minutes`);
+}

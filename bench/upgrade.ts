@@ -11,7 +11,8 @@ import { REPO_ROOT, type LabPaths } from '../lab/paths.js';
 import { WORKER_USER_AGENT } from '../activities/kube-client.js';
 import { statusQuery, upgradeWorkflowId, type UpgradeStatus } from '../workflows/messages.js';
 import { auditRequests, stageRolloutMs, type RequestStats } from './measure.js';
-import { benchPlan, SOAK_SECONDS, type BenchStages } from './plan.js';
+import { waitForTraffic } from './fault.js';
+import { benchPlan, GATE_WINDOW_SECONDS, SOAK_SECONDS, type BenchStages } from './plan.js';
 
 export interface UpgradeRun {
   outcome: string;
@@ -27,6 +28,7 @@ export interface UpgradeRun {
 export const CLUSTER = 'bench';
 
 export async function runUpgrade(info: LabInfo, paths: LabPaths, stages: BenchStages): Promise<UpgradeRun> {
+  await waitForTraffic(info.prometheusUrl, stages.canary[0]!, GATE_WINDOW_SECONDS, 100);
   const file = join(info.root, 'bench-plan.yaml');
   writeFileSync(file, benchPlan(info, stages, CLUSTER));
   const started = await execa(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'cli', 'main.ts'), 'start', '-f', file, '-o', 'json', '--by', 'bench'], {
