@@ -1,6 +1,7 @@
 // Step 5 (and optional between-wave approvals): wait for a human, with a
 // deadline and the plan's default when it passes.
 import { condition } from '@temporalio/workflow';
+import { answers, notify } from './notify.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
 
@@ -10,6 +11,7 @@ export async function awaitApproval(run: Run, subject: string): Promise<void> {
   control.approvalAnswer = undefined;
   state.setWaiting({ kind: 'approval', subject, deadline: new Date(Date.now() + timeoutMs).toISOString(), onTimeout });
   state.setStep(`waiting for approval of ${subject}`);
+  notify(run, 'approval-needed', `${subject} waits for approval (on timeout after ${timeoutMs / 1000}s: ${onTimeout})`, answers(plan.cluster, 'approve', 'reject'));
 
   const answered = await condition(() => control.approvalAnswer !== undefined, timeoutMs, { summary: `approval of ${subject}: deadline (then ${onTimeout})` });
   if (!answered) {
@@ -35,6 +37,7 @@ export async function awaitResume(run: Run, reason: string): Promise<void> {
   control.resumeRequested = false;
   state.setWaiting({ kind: 'resume', reason });
   state.setStep(`paused: ${reason}; resume re-runs the gate, abort rolls back`);
+  notify(run, 'paused', `${reason}; resume re-runs the gate, abort rolls back`, answers(run.plan.cluster, 'resume', 'abort'));
   await condition(() => control.resumeRequested);
   control.resumeRequested = false;
   state.setWaiting(undefined);

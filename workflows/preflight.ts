@@ -5,6 +5,7 @@ import { detectSourceRevision, effectiveRevision } from '../mesh/revisions.js';
 import { evaluateSample } from '../gates/verdict.js';
 import type { MeshState } from '../activities/contract.js';
 import { call, ISTIOCTL_CALL, METRICS_CALL, PREFLIGHT_CALL } from './activities.js';
+import { checkNotificationTargets } from './notify.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
 
@@ -27,6 +28,7 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
     throw new UpgradeStopped('preflight', message);
   };
 
+  await checkNotificationTargets(run);
   state.setStep('checking the cluster');
   await call('checkCluster', PREFLIGHT_CALL, 'Check the Kubernetes API server is reachable');
 

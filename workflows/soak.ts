@@ -7,6 +7,7 @@ import { formatDuration } from '../plan/duration.js';
 import type { GateCheck } from './messages.js';
 import { call, METRICS_CALL } from './activities.js';
 import { awaitResume } from './approval.js';
+import { gateFacts, notify } from './notify.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
 
@@ -42,15 +43,18 @@ export async function soak(run: Run, stage: string, namespaces: string[], soakMs
     const assessment = assessGate(checks, { plannedChecks: planned, failureLimit: gates.failureLimit, inconclusiveLimit: gates.inconclusiveLimit });
     if (assessment.verdict === 'passed') {
       state.decide({ kind: 'gate', by: 'istio-canary', reason: `passed: ${assessment.reason}`, subject: `${stage} gate` });
+      notify(run, 'wave-done', `${stage} done: ${namespaces.join(', ')} on ${plan.target.revision}, gate passed: ${assessment.reason}`);
       return;
     }
     if (assessment.verdict === 'failed') {
       state.decide({ kind: 'gate', by: 'istio-canary', reason: `failed: ${assessment.reason}`, subject: `${stage} gate` });
+      notify(run, 'gate-failed', `${stage} gate failed: ${assessment.reason}; rolling back`, gateFacts(checks));
       throw new UpgradeStopped('gate', `${stage} gate failed: ${assessment.reason}`, checks);
     }
     if (assessment.verdict === 'inconclusive') {
       state.decide({ kind: 'gate', by: 'istio-canary', reason: `inconclusive: ${assessment.reason} (onInconclusive ${gates.onInconclusive})`, subject: `${stage} gate` });
       if (gates.onInconclusive === 'rollback') {
+        notify(run, 'gate-failed', `${stage} gate inconclusive: ${assessment.reason}; rolling back (onInconclusive rollback)`, gateFacts(checks));
         throw new UpgradeStopped('inconclusive', `${stage} gate inconclusive: ${assessment.reason}`, checks);
       }
       await awaitResume(run, `${stage} gate inconclusive: ${assessment.reason}`);

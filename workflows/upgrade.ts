@@ -9,6 +9,7 @@ import { awaitApproval } from './approval.js';
 import { Control } from './control.js';
 import type { UpgradeInput, UpgradeResult } from './messages.js';
 import { migrateGateways, migrateNamespace } from './migrate.js';
+import { notify, settleNotifications } from './notify.js';
 import { preflight, type WavePlan } from './preflight.js';
 import { errorMessage, RollbackStack } from './rollback.js';
 import type { Run } from './run.js';
@@ -30,9 +31,9 @@ export async function istioCanaryUpgrade(input: UpgradeInput): Promise<UpgradeRe
       control.forward = CancellationScope.current();
       await forward(run);
     });
-    return state.finish({ outcome: 'completed', reason: `every namespace runs revision ${plan.target.revision}`, evidence: state.status.gateChecks, rollbackErrors: [] });
+    return await settleNotifications(run, state.finish({ outcome: 'completed', reason: `every namespace runs revision ${plan.target.revision}`, evidence: state.status.gateChecks, rollbackErrors: [] }));
   } catch (err) {
-    return await stop(run, err);
+    return await settleNotifications(run, await stop(run, err));
   }
 }
 
@@ -47,6 +48,7 @@ async function forward(run: Run): Promise<void> {
   run.meshBefore = checked.meshBefore;
   state.setSourceRevision(checked.sourceRevision);
   registerNamespaces(run, checked.waves);
+  notify(run, 'started', `upgrade to Istio ${plan.target.version} started: ${state.status.namespaces.length} namespaces, canary ${plan.canary.namespaces.join(', ')}`);
 
   // 2. Backup
   await control.checkpoint();

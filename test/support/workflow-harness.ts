@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { bundleUpgradeWorkflows } from '../../worker/bundle.js';
 import type { ResolvedPlan } from '../../plan/types.js';
+import type { UpgradeActivities } from '../../activities/contract.js';
 import {
   TASK_QUEUE,
   statusQuery,
@@ -26,7 +27,8 @@ export interface Harness {
   teardown(): Promise<void>;
 }
 
-export async function createHarness(taskQueue = TASK_QUEUE): Promise<Harness> {
+/** `real`: real activities that replace their doubles (e.g. the notifier against a local receiver). */
+export async function createHarness(taskQueue = TASK_QUEUE, real: Partial<UpgradeActivities> = {}): Promise<Harness> {
   const env = await startTemporal();
   const bundle: WorkflowBundle = await bundleUpgradeWorkflows();
   let running: Promise<void> | undefined;
@@ -38,7 +40,7 @@ export async function createHarness(taskQueue = TASK_QUEUE): Promise<Harness> {
         connection: env.nativeConnection,
         taskQueue,
         workflowBundle: bundle,
-        activities: createActivityDoubles(),
+        activities: { ...createActivityDoubles(), ...real },
         // Keep shutdowns in tests quick; activities here finish in milliseconds.
         shutdownGraceTime: '2s',
       });
