@@ -62,9 +62,11 @@ export function redactUrl(text: string, url: string): string {
 
 /** What went wrong with a request that got no answer, from the error's kind only (its message may quote the URL). */
 export function describeRequestError(error: unknown): string {
-  if (!(error instanceof Error)) return 'request failed';
-  if (error.name === 'TimeoutError') return 'no answer in time';
-  const cause = (error as { cause?: unknown }).cause;
+  // Duck-typed: fetch's errors may come from another realm (a test's VM context), failing instanceof.
+  if (!error || typeof error !== 'object') return 'request failed';
+  const { name, cause } = error as { name?: unknown; cause?: unknown };
+  if (name === 'TimeoutError') return 'no answer in time';
   const code = cause && typeof cause === 'object' && 'code' in cause ? String((cause as { code: unknown }).code) : undefined;
-  return code ? `request failed (${code})` : `request failed (${error.name})`;
+  if (code) return `request failed (${code})`;
+  return typeof name === 'string' ? `request failed (${name})` : 'request failed';
 }
