@@ -10,7 +10,7 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   /** The parsed JSON body (undefined when it is not JSON). */
   json: any;
-  /** 1-based count of requests with this exact body so far: the delivery attempt. */
+  /** 1-based count of requests with this path and exact body so far: the delivery attempt. */
   attempt: number;
 }
 
@@ -50,8 +50,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       } catch {
         json = undefined;
       }
-      const attempt = (seen.get(text) ?? 0) + 1;
-      seen.set(text, attempt);
+      const key = `${req.url} ${text}`;
+      const attempt = (seen.get(key) ?? 0) + 1;
+      seen.set(key, attempt);
       const request: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, json, attempt };
       requests.push(request);
       const answer = responder(request);
