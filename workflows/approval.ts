@@ -1,6 +1,7 @@
 // Step 5 (and optional between-wave approvals): wait for a human, with a
 // deadline and the plan's default when it passes.
 import { condition } from '@temporalio/workflow';
+import { formatDuration } from '../plan/duration.js';
 import { answers, notify } from './notify.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
@@ -11,7 +12,7 @@ export async function awaitApproval(run: Run, subject: string): Promise<void> {
   control.approvalAnswer = undefined;
   state.setWaiting({ kind: 'approval', subject, deadline: new Date(Date.now() + timeoutMs).toISOString(), onTimeout });
   state.setStep(`waiting for approval of ${subject}`);
-  notify(run, 'approval-needed', `${subject} waits for approval (on timeout after ${timeoutMs / 1000}s: ${onTimeout})`, answers(plan.cluster, 'approve', 'reject'));
+  notify(run, 'approval-needed', `${subject} waits for approval; after ${formatDuration(timeoutMs)} without an answer: ${onTimeout}`, answers(plan.cluster, 'approve', 'reject'));
 
   const answered = await condition(() => control.approvalAnswer !== undefined, timeoutMs, { summary: `approval of ${subject}: deadline (then ${onTimeout})` });
   if (!answered) {
@@ -22,6 +23,7 @@ export async function awaitApproval(run: Run, subject: string): Promise<void> {
     }
     state.setWaiting({ kind: 'approval', subject, onTimeout });
     state.setStep(`approval of ${subject} timed out; holding until someone approves or rejects`);
+    notify(run, 'approval-needed', `approval of ${subject} timed out; holding until someone approves or rejects`, answers(plan.cluster, 'approve', 'reject'));
     await condition(() => control.approvalAnswer !== undefined);
   }
   const answer = control.approvalAnswer!;

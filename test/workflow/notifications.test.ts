@@ -10,7 +10,7 @@ import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { headline } from '../../activities/notification-message.js';
 import { createNotificationActivities } from '../../activities/notifications.js';
 import { NOTIFICATION_EVENTS, type NotificationEvent, type NotificationTarget, type ResolvedPlan } from '../../plan/types.js';
-import { approveUpdate } from '../../workflows/messages.js';
+import { abortUpdate, approveUpdate } from '../../workflows/messages.js';
 import { newMesh } from '../support/activity-doubles.js';
 import { labelsOf } from '../support/mesh-snapshot.js';
 import { startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -146,6 +146,37 @@ describe('a rolled-back upgrade', () => {
     await expectHistoryWithoutSecret(handle, all);
     expectLogsWithoutSecret(all.token);
     expectLogsWithoutSecret(onCall.token);
+  }, 120_000);
+});
+
+describe('human decisions', () => {
+  it('asks again when an approval times out and the plan holds, then goes on once approved', async () => {
+    const secret = hook();
+    const plan = planWith([target('platform-team', secret.variable, ['approval-needed', 'finished'])], {
+      approval: { beforePromotion: 'required', timeoutMs: 1_000, onTimeout: 'hold', approvers: [] },
+    });
+    const { handle } = await startUpgrade(harness, plan);
+    await waitForStatus(handle, (s) => s.decisions.some((d) => d.kind === 'timeout'), 'the approval timeout');
+    await handle.executeUpdate(approveUpdate, { args: [{ by: 'carol' }] });
+    expect((await resultOf(handle)).outcome).toBe('completed');
+    const messages = to(secret.token);
+    expect(eventsOf(messages, plan.cluster)).toEqual(['approval-needed', 'approval-needed', 'finished']);
+    expect(messages[0]!.json.text).toContain('promotion waits for approval; after 1s without an answer: hold');
+    expect(messages[1]!.json.text).toContain('approval of promotion timed out; holding until someone approves or rejects');
+  }, 120_000);
+
+  it('tells an abort, with who aborted and why', async () => {
+    const secret = hook();
+    const plan = planWith([target('platform-team', secret.variable)], {
+      approval: { beforePromotion: 'required', timeoutMs: 60_000, onTimeout: 'rollback', approvers: [] },
+    });
+    const { handle } = await startUpgrade(harness, plan);
+    await waitForStatus(handle, (s) => s.waitingFor?.kind === 'approval', 'the promotion approval');
+    await handle.executeUpdate(abortUpdate, { args: [{ by: 'dave', reason: 'change freeze', rollback: true }] });
+    expect((await resultOf(handle)).outcome).toBe('aborted');
+    const messages = to(secret.token);
+    expect(eventsOf(messages, plan.cluster)).toEqual(['started', 'wave-done', 'approval-needed', 'aborted']);
+    expect(messages[3]!.json.text).toContain('aborted by dave: change freeze; every change was undone');
   }, 120_000);
 });
 
