@@ -57,6 +57,17 @@ function planWith(notifications: NotificationTarget[], overrides: Partial<Resolv
   return testPlan({ notifications, ...overrides });
 }
 
+/** An upgrade with one target for every event, stopped at the promotion approval. */
+async function startWaitingForApproval() {
+  const secret = hook();
+  const plan = planWith([target('platform-team', secret.variable)], {
+    approval: { beforePromotion: 'required', timeoutMs: 60_000, onTimeout: 'rollback', approvers: [] },
+  });
+  const { handle } = await startUpgrade(harness, plan);
+  await waitForStatus(handle, (s) => s.waitingFor?.kind === 'approval', 'the promotion approval');
+  return { secret, plan, handle };
+}
+
 function to(token: string): ReceivedRequest[] {
   return receiver.requests.filter((r) => r.path.endsWith(`/${token}`));
 }
@@ -92,12 +103,7 @@ function expectLogsWithoutSecret(token: string): void {
 
 describe('a completed upgrade', () => {
   it('tells every stage in runbook order, and the URL stays out of the history and logs', async () => {
-    const secret = hook();
-    const plan = planWith([target('platform-team', secret.variable)], {
-      approval: { beforePromotion: 'required', timeoutMs: 60_000, onTimeout: 'rollback', approvers: [] },
-    });
-    const { handle } = await startUpgrade(harness, plan);
-    await waitForStatus(handle, (s) => s.waitingFor?.kind === 'approval', 'the promotion approval');
+    const { secret, plan, handle } = await startWaitingForApproval();
     await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice', reason: 'canary looks good' }] });
     expect((await resultOf(handle)).outcome).toBe('completed');
 
@@ -166,12 +172,7 @@ describe('human decisions', () => {
   }, 120_000);
 
   it('tells an abort, with who aborted and why', async () => {
-    const secret = hook();
-    const plan = planWith([target('platform-team', secret.variable)], {
-      approval: { beforePromotion: 'required', timeoutMs: 60_000, onTimeout: 'rollback', approvers: [] },
-    });
-    const { handle } = await startUpgrade(harness, plan);
-    await waitForStatus(handle, (s) => s.waitingFor?.kind === 'approval', 'the promotion approval');
+    const { secret, plan, handle } = await startWaitingForApproval();
     await handle.executeUpdate(abortUpdate, { args: [{ by: 'dave', reason: 'change freeze', rollback: true }] });
     expect((await resultOf(handle)).outcome).toBe('aborted');
     const messages = to(secret.token);
