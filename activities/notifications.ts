@@ -97,13 +97,13 @@ export function createNotificationActivities(options: NotificationOptions = {}):
       if (cancellationSignal.aborted) throw cancellationSignal.reason;
       throw fail(describeRequestError(error), NotificationErrors.Undelivered);
     }
-    const body = await response.text().catch(() => '');
+    const body = await bodyStart(response, MAX_BODY_CHARS);
     const verdict = classifyResponse(response.status);
     if (verdict === 'delivered') {
       log.info('notification delivered', { target: target.name, event: notice.event, status: response.status });
       return { status: response.status };
     }
-    const answer = `the webhook answered ${response.status}${body.trim() ? `: ${body.trim().slice(0, MAX_BODY_CHARS)}` : ''}`;
+    const answer = `the webhook answered ${response.status}${body.trim() ? `: ${body.trim()}` : ''}`;
     if (verdict === 'rejected') {
       const why = response.status < 400 ? `${answer} (webhooks must not redirect)` : answer;
       throw fail(why, NotificationErrors.Rejected, { nonRetryable: true });
@@ -113,4 +113,24 @@ export function createNotificationActivities(options: NotificationOptions = {}):
   }
 
   return { checkNotificationTargets, sendNotification };
+}
+
+/** The first `max` characters of the answer; the rest is not downloaded (a receiver may answer with anything). */
+async function bodyStart(response: Response, max: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // A body cut short still leaves the status to judge by.
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return text.slice(0, max);
 }

@@ -202,6 +202,14 @@ describe('failures', () => {
     expectNoSecret(failure.message, url, token);
   });
 
+  it('quotes at most 200 characters of a long answer, without downloading the rest', async () => {
+    receiver.respond(() => ({ status: 502, body: `bad gateway ${'x'.repeat(1_000_000)}` }));
+    const { sendNotification } = notifierWithUrl();
+    const failure = await failureOf(runActivity(sendNotification, { target: envTarget('SLACK_WEBHOOK_URL'), notice: notice('started') }));
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toBe(`notification to platform-team (started): the webhook answered 502: bad gateway ${'x'.repeat(188)}`);
+  });
+
   it('redacts the URL even when the receiver echoes it back', async () => {
     receiver.respond((request) => ({ status: 404, body: `no hook at http://127.0.0.1${request.path}` }));
     const { sendNotification, url, token } = notifierWithUrl();
