@@ -1,4 +1,6 @@
-// The npm package as a user gets it: `npm pack` (prepack compiles dist/), the tarball
+// The npm package as a user gets it: `npm pack` (prepack compiles dist/) run on the files the
+// container build's context holds (.dockerignore applied; node_modules linked from the checkout,
+// which `npm ci` made from the same lock file the image's build stage uses), the tarball
 // installed into an empty folder outside the checkout (only the dependencies package.json
 // declares, so a missing one fails here), and the installed `istio-canary` run on Node 24:
 // help, plan, schema, and the worker polling a real Temporal dev server until SIGTERM.
@@ -7,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planJsonSchema } from '../../plan/json-schema.js';
 import { TASK_QUEUE } from '../../workflows/messages.js';
+import { dockerBuildContextFiles } from '../support/build-context.js';
 import { startTemporal } from '../support/temporal.js';
 
 jest.setTimeout(120_000);
@@ -49,7 +52,11 @@ beforeAll(async () => {
   const systemPath = (process.env.PATH ?? '').split(':').filter((dir) => !dir.startsWith(repoRoot)).join(':');
   const npmEnv = { ...baseEnv(systemPath), npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? '/root', '.npm') };
 
-  const packed = await execa('npm', ['pack', '--pack-destination', work], { cwd: repoRoot, env: npmEnv, extendEnv: false, all: true, reject: false });
+  // The image's build stage: the build context, dev dependencies, `npm pack`.
+  const context = join(work, 'context');
+  for (const path of dockerBuildContextFiles(repoRoot)) await cp(join(repoRoot, path), join(context, path));
+  await symlink(join(repoRoot, 'node_modules'), join(context, 'node_modules'));
+  const packed = await execa('npm', ['pack', '--pack-destination', work], { cwd: context, env: npmEnv, extendEnv: false, all: true, reject: false });
   if (packed.exitCode !== 0) throw new Error(`npm pack failed:\n${packed.all}`);
   const tarball = (await readdir(work)).find((name) => name.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack wrote no tarball into ${work}:\n${packed.all}`);
