@@ -4,7 +4,7 @@
 #   docker build --build-arg ISTIO_VERSION=1.30.3 -t istio-canary-worker:0.1.0-istio1.30.3 .
 #
 # The image carries the istioctl of one target Istio version, at /opt/istio-<version>/bin/istioctl
-# (what a plan's spec.target.istioctl names). `--target runtime` builds it without istioctl, for
+# (what a plan's spec.target.istioctl names; also on PATH). `--target runtime` builds it without istioctl, for
 # mounting istioctl binaries from a volume instead (docs/operator-guide.md, "Installing").
 # Nothing secret is built in: the Temporal address, TLS material or API key and the Kubernetes
 # credentials come from the environment and mounted Secrets when the container runs.
@@ -47,4 +47,6 @@ ENTRYPOINT ["istio-canary", "worker"]
 FROM runtime AS worker
 ARG ISTIO_VERSION
 COPY --from=istioctl /usr/local/bin/istioctl /opt/istio-${ISTIO_VERSION}/bin/istioctl
+# On PATH too, for plans that name a bare `istioctl` (preflight still checks its version).
+ENV PATH=/opt/istio-${ISTIO_VERSION}/bin:${PATH}
 LABEL io.istio-canary.istio-version="${ISTIO_VERSION}"
