@@ -10,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planJsonSchema } from '../../plan/json-schema.js';
@@ -50,7 +50,8 @@ beforeAll(async () => {
   await symlink(node24, join(nodeDir, 'node'));
   // npm itself keeps running on the system Node; the checkout's node_modules/.bin stays off PATH.
   const systemPath = (process.env.PATH ?? '').split(':').filter((dir) => !dir.startsWith(repoRoot)).join(':');
-  const npmEnv = { ...baseEnv(systemPath), npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? '/root', '.npm') };
+  // npm keeps the real HOME: its cache and the user's .npmrc (registry, mirror) live there.
+  const npmEnv = { ...baseEnv(systemPath), HOME: process.env.HOME ?? homedir() };
 
   // The image's build stage: the build context, dev dependencies, `npm pack`.
   const context = join(work, 'context');
