@@ -1,7 +1,9 @@
-// The operator guide's "self-hosted Temporal with mTLS" settings, against a real server: the
-// Temporal dev server (which speaks no TLS itself) behind a TLS terminator on 127.0.0.1 that
-// demands a client certificate signed by its CA, as a mutual-TLS frontend does. The CLI gets
-// only the TEMPORAL_TLS_* variables (or the same settings as a TOML profile) the guide shows.
+// The operator guide's Temporal connection settings over TLS, all on 127.0.0.1:
+// - self-hosted with mTLS: the real Temporal dev server (which speaks no TLS itself) behind a
+//   TLS terminator that demands a client certificate signed by its CA, as a mutual-TLS frontend
+//   does; the CLI gets only the TEMPORAL_TLS_* variables (or the same settings as a profile);
+// - an API key (Temporal Cloud): an HTTP/2 TLS endpoint that records what the client sends and
+//   refuses the key as Cloud refuses a bad one, to show the key travels as a bearer token over TLS.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
@@ -9,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { createServer, type Server } from 'node:tls';
 import { runCliCaptured } from '../support/cli-in-process.js';
 import { startTemporal } from '../support/temporal.js';
@@ -127,5 +130,45 @@ describe('Temporal behind mutual TLS', () => {
     const { code, stderr } = await runCliCaptured(['list'], { ...mtlsEnv(), TEMPORAL_TLS_SERVER_NAME: 'other.test' });
     expect(code).toBe(1);
     expect(stderr).toMatch(/^cannot reach Temporal at /);
+  });
+});
+
+describe('an API key, as Temporal Cloud takes it', () => {
+  let endpoint: Http2SecureServer;
+  let cloudAddress: string;
+  const authorizations: string[] = [];
+
+  beforeAll(async () => {
+    const [key, cert] = await Promise.all(['server.key', 'server.crt'].map((file) => readFile(join(dir, file))));
+    endpoint = createSecureServer({ key, cert, allowHTTP1: false });
+    endpoint.on('stream', (stream, headers) => {
+      authorizations.push(String(headers['authorization'] ?? ''));
+      // A gRPC error in trailers-only form: what a frontend answers to a key it does not accept.
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'invalid API key' }, { endStream: true });
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    cloudAddress = `127.0.0.1:${(endpoint.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (endpoint ? endpoint.close(() => resolve()) : resolve()));
+  });
+
+  it('sends TEMPORAL_API_KEY as a bearer token over TLS, and reports a refused key as one line', async () => {
+    const { code, stderr } = await runCliCaptured(
+      ['list'],
+      cliEnv({
+        TEMPORAL_ADDRESS: cloudAddress,
+        TEMPORAL_API_KEY: 'test-api-key',
+        // Only because this endpoint's CA is not a public one; Temporal Cloud needs neither.
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(dir, 'ca.crt'),
+        TEMPORAL_TLS_SERVER_NAME: SERVER_NAME,
+      }),
+    );
+    expect(authorizations.length).toBeGreaterThan(0);
+    expect(new Set(authorizations)).toEqual(new Set(['Bearer test-api-key']));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/invalid API key/);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });
