@@ -2,6 +2,7 @@
 // JSON Schema declares (the validator's own definition) is documented there by its full path.
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { parsePlan } from '../../plan/index.js';
 import { planJsonSchema } from '../../plan/json-schema.js';
 import { schemaFieldPaths } from '../support/json-schema-paths.js';
 
@@ -25,6 +26,12 @@ describe('docs/operator-guide.md', () => {
     if (undocumented.length) {
       throw new Error(`fields of the plan missing from the "Plan reference" of docs/operator-guide.md (write each as \`path\`):\n  ${undocumented.join('\n  ')}`);
     }
+  });
+
+  it('shows only plans that validate', () => {
+    const plans = [...reference.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    expect(plans.length).toBeGreaterThan(0);
+    for (const plan of plans) expect(parsePlan(plan)).toMatchObject({ ok: true });
   });
 
   it('gives every field row a default and an example column', () => {
