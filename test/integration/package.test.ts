@@ -57,11 +57,13 @@ beforeAll(async () => {
   const context = join(work, 'context');
   for (const path of dockerBuildContextFiles(repoRoot)) await cp(join(repoRoot, path), join(context, path));
   await symlink(join(repoRoot, 'node_modules'), join(context, 'node_modules'));
+  const packStarted = Date.now();
   const packed = await execa('npm', ['pack', '--pack-destination', work], { cwd: context, env: npmEnv, extendEnv: false, all: true, reject: false });
   if (packed.exitCode !== 0) throw new Error(`npm pack failed:\n${packed.all}`);
   const tarball = (await readdir(work)).find((name) => name.endsWith('.tgz'));
   if (!tarball) throw new Error(`npm pack wrote no tarball into ${work}:\n${packed.all}`);
 
+  const installStarted = Date.now();
   await writeFile(join(installed, 'package.json'), JSON.stringify({ name: 'install-check', private: true }));
   // Same install as the image's runtime stage: production dependencies of the tarball only.
   const install = await execa('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', join(work, tarball)], {
@@ -72,6 +74,7 @@ beforeAll(async () => {
     reject: false,
   });
   if (install.exitCode !== 0) throw new Error(`npm install of ${tarball} failed:\n${install.all}`);
+  process.stdout.write(`npm pack ${installStarted - packStarted} ms, npm install ${Date.now() - installStarted} ms\n`);
   bin = join(installed, 'node_modules', '.bin', 'istio-canary');
   cleanEnv = baseEnv(`${nodeDir}:${systemPath}`);
 }, 600_000);
