@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,11 +43,16 @@ describe('schema command', () => {
   });
 
   it('writes the same schema to a file with --out-file', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'istio-canary-schema-')), 'plan.schema.json');
-    const written = await cli('schema', '--out-file', file);
-    expect(written.code).toBe(0);
-    expect(written.stdout).toBe(`wrote the plan's JSON Schema to ${file}\n`);
-    expect(readFileSync(file, 'utf8')).toBe((await cli('schema')).stdout);
+    const dir = mkdtempSync(join(tmpdir(), 'istio-canary-schema-'));
+    const file = join(dir, 'plan.schema.json');
+    try {
+      const written = await cli('schema', '--out-file', file);
+      expect(written.code).toBe(0);
+      expect(written.stdout).toBe(`wrote the plan's JSON Schema to ${file}\n`);
+      expect(readFileSync(file, 'utf8')).toBe((await cli('schema')).stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a file it cannot write, exit 2', async () => {
