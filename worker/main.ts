@@ -24,8 +24,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const target = loadTemporalTarget(env);
   // Check the configuration and connect before bundling, so a bad setting or an
   // unreachable server is reported at once.
-  const activities = createActivities(loadActivitiesConfig(env));
   const metricsAt = metricsAddress(options.metricsAddress, env);
+  const activities = createActivities(loadActivitiesConfig(env));
   // The SDK runtime (which serves /metrics) must exist before the first connection.
   const metrics = metricsAt ? enableWorkerMetrics(metricsAt) : undefined;
   const connection = await connectTemporal(target);

@@ -3,6 +3,7 @@
 // scrape config for the worker.
 import { describe, expect, it } from '@jest/globals';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { runCli } from '../../cli/program.js';
 import { renderPrometheusConfig } from '../../lab/prometheus.js';
 import { metricsAddress, MetricsAddressError, parseMetricsAddress } from '../../worker/metrics.js';
 import { errorKind } from '../../worker/metrics-activities.js';
@@ -26,6 +27,19 @@ describe('metrics address', () => {
     expect(metricsAddress(undefined, {})).toBeUndefined();
     expect(metricsAddress(undefined, { ISTIO_CANARY_METRICS_ADDRESS: ' ' })).toBeUndefined();
     expect(() => metricsAddress(undefined, { ISTIO_CANARY_METRICS_ADDRESS: 'prom:9464' })).toThrow(MetricsAddressError);
+  });
+});
+
+describe('istio-canary worker --metrics-address', () => {
+  it('refuses a host name with exit 2 and one line, before it connects to anything', async () => {
+    let stderr = '';
+    const code = await runCli(['node', 'istio-canary', 'worker', '--metrics-address', 'localhost:9464'], {
+      stdout: () => undefined,
+      stderr: (text) => void (stderr += text),
+      // A closed loopback port: reaching the connection step would fail differently (exit 1).
+      env: { TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' },
+    });
+    expect({ code, stderr }).toEqual({ code: 2, stderr: 'metrics address "localhost:9464" is not <ip>:<port> (e.g. 0.0.0.0:9464 or 127.0.0.1:9464)\n' });
   });
 });
 
