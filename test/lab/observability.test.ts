@@ -5,10 +5,10 @@
 // orchestrator metrics say what happened, every query of the Grafana
 // dashboard returns data, and the alert rules' expressions see the rollback.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { demoPlan } from '../../lab/demo-plan.js';
 import { labInfo, labPorts, WORKER_METRICS_JOB, type LabInfo } from '../../lab/lab.js';
 import { REPO_ROOT } from '../../lab/paths.js';
 import { freePort } from '../../lab/ports.js';
@@ -19,50 +19,20 @@ import { useTestLab } from '../support/lab.js';
 
 const TEST_TIMEOUT = 15 * 60_000;
 
-/** A short plan: the canary namespace only, no waves or gateways, tags and revisions left alone. */
+/**
+ * A short plan: the lab's demo plan cut down to the canary namespace (no waves
+ * or gateways), tags and revisions left alone, one gate metric.
+ */
 function canaryOnlyPlan(info: LabInfo, name: string, prometheusUrl = info.prometheusUrl): string {
+  const plan = parse(demoPlan(info, { overlay: info.targetOverlay, soak: '8s', interval: '2s', window: '10s' })) as {
+    metadata: { name: string };
+    spec: { gates: { metrics: Array<{ name: string }> } } & Record<string, unknown>;
+  };
+  plan.metadata.name = name;
+  Object.assign(plan.spec, { waves: [], gateways: { enabled: false }, finalize: { moveTags: [], uninstallOld: false }, prometheus: { url: prometheusUrl } });
+  plan.spec.gates.metrics = plan.spec.gates.metrics.filter((m) => m.name === 'error-rate');
   const file = join(info.root, `${name}.yaml`);
-  writeFileSync(
-    file,
-    `apiVersion: istio-canary/v1
-kind: UpgradePlan
-metadata:
-  name: ${name}
-spec:
-  cluster: ${CLUSTER}
-  target:
-    version: ${info.versions.newVersion}
-    istioctl: ${info.istioctl}
-    overlay: ${info.targetOverlay}
-  source:
-    revision: ${info.versions.oldRevision}
-  canary:
-    namespaces: [canary-test]
-    soak: 8s
-  gateways:
-    enabled: false
-  gates:
-    interval: 2s
-    window: 10s
-    failureLimit: 2
-    inconclusiveLimit: 3
-    metrics:
-      - name: error-rate
-        type: errorRate
-        max: 0.01
-        minRequests: 50
-  approval:
-    beforePromotion: required
-    timeout: 30m
-  rollout:
-    progressDeadline: 2m
-  finalize:
-    moveTags: []
-    uninstallOld: false
-  prometheus:
-    url: ${prometheusUrl}
-`,
-  );
+  writeFileSync(file, stringify(plan));
   return file;
 }
 
