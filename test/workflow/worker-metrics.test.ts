@@ -6,14 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { REPO_ROOT } from '../../lab/paths.js';
 import { freePort } from '../../lab/ports.js';
 import { waitFor } from '../../lab/processes.js';
 import { TASK_QUEUE, upgradeWorkflowId, WORKFLOW_TYPE } from '../../workflows/messages.js';
 import { ClusterAttr, PhaseAttr } from '../../workflows/search-attributes.js';
+import { cliProcessEnv, TSX, writeLoopbackKubeconfig } from '../support/cli-process.js';
 import { startTemporal } from '../support/temporal.js';
 import { testPlan } from '../support/workflow-harness.js';
 
@@ -35,29 +36,8 @@ interface WorkerProcess {
 
 /** `tsx cli/main.ts worker ...args` with a kubeconfig whose API server is a closed loopback port. */
 async function spawnWorker(args: string[]): Promise<WorkerProcess> {
-  const kubeconfig = join(workDir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    `apiVersion: v1
-kind: Config
-clusters: [{ name: c, cluster: { server: "https://127.0.0.1:${await freePort()}", insecure-skip-tls-verify: true } }]
-users: [{ name: c, user: { token: test } }]
-contexts: [{ name: c, context: { cluster: c, user: c } }]
-current-context: c
-`,
-  );
-  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['cli/main.ts', 'worker', ...args], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
-      HOME: workDir,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_NAMESPACE: 'default',
-      TEMPORAL_CONFIG_FILE: join(workDir, 'no-such-temporal.toml'),
-      KUBECONFIG: kubeconfig,
-      ISTIO_CANARY_BACKUP_DIR: join(workDir, 'backups'),
-    },
-  });
+  const kubeconfig = writeLoopbackKubeconfig(workDir, `https://127.0.0.1:${await freePort()}`);
+  const child = spawn(TSX, ['cli/main.ts', 'worker', ...args], { cwd: REPO_ROOT, env: cliProcessEnv(workDir, env.address, kubeconfig) });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
