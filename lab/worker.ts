@@ -4,7 +4,7 @@
 // so it outlives the demo that starts it and `lab down` stops it with the rest.
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { labEnv, labInfo } from './lab.js';
+import { labEnv, labInfo, labPorts } from './lab.js';
 import { labPaths, REPO_ROOT, type LabPaths } from './paths.js';
 import { isAlive, logFile, pidOf, startDetached, stopProcess, waitFor } from './processes.js';
 
@@ -21,7 +21,9 @@ export interface LabWorker {
 
 /** The environment the lab's worker runs with: this process's, pointed at the lab. */
 export function labWorkerEnv(paths: LabPaths = labPaths()): NodeJS.ProcessEnv {
-  return { ...process.env, ...labEnv(labInfo(paths)) };
+  // Its /metrics, where the lab's Prometheus scrapes it.
+  const metrics = `127.0.0.1:${labPorts().workerMetrics}`;
+  return { ...process.env, ...labEnv(labInfo(paths)), ISTIO_CANARY_METRICS_ADDRESS: metrics };
 }
 
 /**

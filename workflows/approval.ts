@@ -3,10 +3,22 @@
 import { condition } from '@temporalio/workflow';
 import { formatDuration } from '../plan/duration.js';
 import { answers, notify } from './notify.js';
+import { recordApprovalWait, type ApprovalOutcome } from './metrics.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
 
 export async function awaitApproval(run: Run, subject: string): Promise<void> {
+  const startedAt = Date.now();
+  // Stays 'aborted' when the wait ends without an answer or a deadline: an abort cancelled it.
+  const waited: { outcome: ApprovalOutcome } = { outcome: 'aborted' };
+  try {
+    await waitForAnswer(run, subject, waited);
+  } finally {
+    recordApprovalWait(run.plan.cluster, startedAt, waited.outcome);
+  }
+}
+
+async function waitForAnswer(run: Run, subject: string, waited: { outcome: ApprovalOutcome }): Promise<void> {
   const { state, control, plan } = run;
   const { timeoutMs, onTimeout } = plan.approval;
   control.approvalAnswer = undefined;
@@ -18,6 +30,7 @@ export async function awaitApproval(run: Run, subject: string): Promise<void> {
   if (!answered) {
     state.decide({ kind: 'timeout', by: 'istio-canary', reason: `no answer within ${timeoutMs / 1000}s; plan says ${onTimeout}`, subject });
     if (onTimeout === 'rollback') {
+      waited.outcome = 'timed-out';
       state.setWaiting(undefined);
       throw new UpgradeStopped('approval-timeout', `approval of ${subject} timed out; the plan's default is rollback`);
     }
@@ -27,6 +40,7 @@ export async function awaitApproval(run: Run, subject: string): Promise<void> {
     await condition(() => control.approvalAnswer !== undefined);
   }
   const answer = control.approvalAnswer!;
+  waited.outcome = answer.approved ? 'approved' : 'rejected';
   state.setWaiting(undefined);
   if (!answer.approved) {
     throw new UpgradeStopped('reject', `${subject} rejected by ${answer.by}: ${answer.reason}`);

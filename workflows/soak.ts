@@ -5,6 +5,7 @@ import { sleep } from '@temporalio/workflow';
 import { assessGate, evaluateSample, plannedChecks } from '../gates/verdict.js';
 import { formatDuration } from '../plan/duration.js';
 import type { GateCheck } from './messages.js';
+import { countGateVerdict } from './metrics.js';
 import { call, METRICS_CALL } from './activities.js';
 import { awaitResume } from './approval.js';
 import { gateFacts, notify } from './notify.js';
@@ -41,6 +42,7 @@ export async function soak(run: Run, stage: string, namespaces: string[], soakMs
     state.recordCheck(check);
 
     const assessment = assessGate(checks, { plannedChecks: planned, failureLimit: gates.failureLimit, inconclusiveLimit: gates.inconclusiveLimit });
+    countGateVerdict(plan.cluster, stage, assessment.verdict);
     if (assessment.verdict === 'passed') {
       state.decide({ kind: 'gate', by: 'istio-canary', reason: `passed: ${assessment.reason}`, subject: `${stage} gate` });
       notify(run, 'wave-done', `${stage} done: ${namespaces.join(', ')} on ${plan.target.revision}, gate passed: ${assessment.reason}`);

@@ -14,6 +14,7 @@ import type {
   WaitingFor,
 } from './messages.js';
 import { renderDetails } from './details.js';
+import { countFinished, countGateCheck } from './metrics.js';
 import { PhaseAttr, SourceRevisionAttr } from './search-attributes.js';
 
 /** Gate checks kept in the status; older ones remain in the activity history. */
@@ -92,6 +93,7 @@ export class UpgradeState {
   recordCheck(check: GateCheck): void {
     this.status.gateChecks.push(check);
     if (this.status.gateChecks.length > MAX_CHECKS_IN_STATUS) this.status.gateChecks.shift();
+    countGateCheck(this.plan.cluster, check);
     this.publish();
   }
 
@@ -116,6 +118,7 @@ export class UpgradeState {
     this.status.result = result;
     this.status.waitingFor = undefined;
     this.setPhase(result.outcome, result.reason);
+    countFinished(this.plan.cluster, result.outcome);
     return result;
   }
 

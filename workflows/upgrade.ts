@@ -10,6 +10,7 @@ import { Control } from './control.js';
 import type { UpgradeInput, UpgradeResult } from './messages.js';
 import { migrateGateways, migrateNamespace } from './migrate.js';
 import { notify, settleNotifications } from './notify.js';
+import { countRollback, rollbackReason } from './metrics.js';
 import { preflight, type WavePlan } from './preflight.js';
 import { errorMessage, RollbackStack } from './rollback.js';
 import type { Run } from './run.js';
@@ -225,6 +226,7 @@ async function stop(run: Run, err: unknown): Promise<UpgradeResult> {
   state.setWaiting(undefined);
   state.setPhase('rolling-back', `rolling back: ${reason}`);
   state.decide({ kind: 'rollback', by: 'istio-canary', reason, subject: `${rollback.size} undo steps` });
+  countRollback(run.plan.cluster, rollbackReason(abort !== undefined, cancelled, err));
   const rollbackErrors = await CancellationScope.nonCancellable(() =>
     state.timed('rollback', () => rollback.unwind((label) => state.setStep(`rollback: ${label}`))),
   );
