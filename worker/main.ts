@@ -40,8 +40,11 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       ...(metrics ? { interceptors: metrics.interceptors } : {}),
     });
     metrics?.watchUpgrades(connection, target.namespace, log);
+    // run() registers its shutdown callback before its first await: a SIGTERM
+    // right after the ready line then stops the worker instead of being lost.
+    const running = worker.run();
     log(`worker ready: polling task queue ${TASK_QUEUE} at ${target.address} (namespace ${target.namespace})${metrics ? `; metrics on http://${metrics.address}/metrics` : ''}`);
-    await worker.run();
+    await running;
     log('worker stopped');
   } finally {
     await metrics?.stop();
