@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { labEnv, labInfo } from './lab.js';
 import { labPaths, REPO_ROOT, type LabPaths } from './paths.js';
 import { isAlive, logFile, pidOf, startDetached, stopProcess, waitFor } from './processes.js';
-import { writeWorkerKubeconfig } from './worker-identity.js';
+import { refreshWorkerKubeconfig } from './worker-identity.js';
 
 export const WORKER_PROCESS = 'worker';
 /** The line `istio-canary worker` prints once it polls the task queue. */
@@ -41,7 +41,7 @@ export async function startLabWorker(options: { timeoutMs?: number; paths?: LabP
 
   // Only what this start writes counts: the log is appended to across restarts.
   const offset = existsSync(log) ? statSync(log).size : 0;
-  await writeWorkerKubeconfig(paths); // a fresh token for the whole life of this worker
+  await refreshWorkerKubeconfig(paths); // a fresh token for the whole life of this worker
   const tsx = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
   // Under a small bash that notes how the worker ended: a crash (a signal, a
   // native fault) otherwise leaves nothing in the log. A stop by `lab down`
