@@ -19,13 +19,28 @@ export const CLUSTER_NAME = 'istio-canary-lab';
 export const POD_CIDR = '127.1.0.0/16';
 export const NODE_IP = '127.0.0.1';
 
-function kwokctlConfig(): string {
+/**
+ * With LAB_KUBE_AUDIT=1 the API server logs every request (who, verb, resource)
+ * to kwok/clusters/<name>/logs/audit.log: how deploy/'s RBAC rules were derived
+ * from what the worker and istioctl really call (docs/deploy.md).
+ */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+`;
+
+function kwokctlConfig(auditPolicy?: string): string {
   return `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   runtime: binary
   bindAddress: 127.0.0.1
-  kubeApiserverBinary: ${tool('kube-apiserver')}
+  # RBAC enforced (kwokctl's default with a secure port, stated so it stays so):
+  # the lab's worker runs as deploy/'s ServiceAccount and must be held to its rules.
+  kubeAuthorization: true
+${auditPolicy ? `  kubeAuditPolicy: ${auditPolicy}\n` : ''}  kubeApiserverBinary: ${tool('kube-apiserver')}
   kubeControllerManagerBinary: ${tool('kube-controller-manager')}
   kubeSchedulerBinary: ${tool('kube-scheduler')}
   kubectlBinary: ${tool('kubectl')}
@@ -63,7 +78,12 @@ function kwokEnv(paths: LabPaths): NodeJS.ProcessEnv {
 export async function createCluster(paths: LabPaths, log: (line: string) => void): Promise<void> {
   mkdirSync(paths.root, { recursive: true });
   const config = join(paths.root, 'kwokctl.yaml');
-  writeFileSync(config, kwokctlConfig());
+  let auditPolicy: string | undefined;
+  if (process.env.LAB_KUBE_AUDIT === '1') {
+    auditPolicy = join(paths.root, 'audit-policy.yaml');
+    writeFileSync(auditPolicy, AUDIT_POLICY);
+  }
+  writeFileSync(config, kwokctlConfig(auditPolicy));
   log(`starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (kwokctl ${CLUSTER_NAME})`);
   await execa(tool('kwokctl'), ['create', 'cluster', '--name', CLUSTER_NAME, '--config', config, '--kubeconfig', paths.kubeconfig, '--wait', '2m'], {
     env: kwokEnv(paths),

@@ -13,6 +13,7 @@ import { labPaths, REPO_ROOT, tool, type LabPaths } from './paths.js';
 import { isAlive, logFile, pidOf, startDetached, stopProcess, waitFor } from './processes.js';
 import { prometheusStatus, startPrometheus, stopPrometheus } from './prometheus.js';
 import { meshVersions, type MeshVersions } from './versions.js';
+import { applyWorkerIdentity, writeWorkerKubeconfig } from './worker-identity.js';
 
 /**
  * Fixed ports, so the UI and Prometheus are where a person expects them; a
@@ -132,6 +133,11 @@ export async function labUp(log: (line: string) => void = (l) => process.stderr.
     await setTag(paths, LAB_TAG, oldRevision);
     await kubectl(paths, ['apply', '-f', '-'], gatewayManifest(oldRevision));
   }
+
+  // The worker's identity from deploy/ (it runs as that ServiceAccount, held to its RBAC);
+  // after Istio, because its Role lives in istio-system.
+  await applyWorkerIdentity(paths);
+  await writeWorkerKubeconfig(paths);
 
   // The overlay an upgrade to istioctl's own version installs with (plan target.overlay)
   writeOverlay(paths, info.versions.newVersion, info.versions.newRevision, injector);
