@@ -16,6 +16,8 @@ export const WORKER_ANSWER_TIMEOUT_MS = 15_000;
 export interface UpgradeSelector {
   cluster?: string;
   id?: string;
+  /** One run of the workflow id (an earlier upgrade of the same cluster); default the latest. */
+  runId?: string;
 }
 
 export interface FoundUpgrade {
@@ -35,11 +37,14 @@ export function selectedWorkflowId(selector: UpgradeSelector): string | undefine
 export async function findUpgrade(session: TemporalSession, selector: UpgradeSelector): Promise<FoundUpgrade> {
   const workflowId = selectedWorkflowId(selector) ?? (await onlyRunningUpgrade(session));
   // Without a run id the handle follows the latest run, so a re-started upgrade is found.
-  const handle = session.client.workflow.getHandle(workflowId);
+  const handle = session.client.workflow.getHandle(workflowId, selector.runId);
   try {
     return { workflowId, handle, description: await handle.describe() };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw noSuchUpgrade(workflowId, session);
+    if (err instanceof WorkflowNotFoundError) {
+      if (selector.runId) throw refused(`no run ${selector.runId} of upgrade ${workflowId} found in namespace ${session.target.namespace} (see: istio-canary list --all)`);
+      throw noSuchUpgrade(workflowId, session);
+    }
     throw err;
   }
 }

@@ -9,6 +9,7 @@ import { call, METRICS_CALL } from './activities.js';
 import { awaitResume } from './approval.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
+import { gateEvidence } from './state.js';
 
 export async function soak(run: Run, stage: string, namespaces: string[], soakMs: number, traffic: 'served' | 'ingress' = 'served'): Promise<void> {
   const { plan, state, control } = run;
@@ -41,15 +42,15 @@ export async function soak(run: Run, stage: string, namespaces: string[], soakMs
 
     const assessment = assessGate(checks, { plannedChecks: planned, failureLimit: gates.failureLimit, inconclusiveLimit: gates.inconclusiveLimit });
     if (assessment.verdict === 'passed') {
-      state.decide({ kind: 'gate', by: 'istio-canary', reason: `passed: ${assessment.reason}`, subject: `${stage} gate` });
+      state.decide({ kind: 'gate', by: 'istio-canary', reason: `passed: ${assessment.reason}`, subject: `${stage} gate`, evidence: gateEvidence(checks) });
       return;
     }
     if (assessment.verdict === 'failed') {
-      state.decide({ kind: 'gate', by: 'istio-canary', reason: `failed: ${assessment.reason}`, subject: `${stage} gate` });
+      state.decide({ kind: 'gate', by: 'istio-canary', reason: `failed: ${assessment.reason}`, subject: `${stage} gate`, evidence: gateEvidence(checks) });
       throw new UpgradeStopped('gate', `${stage} gate failed: ${assessment.reason}`, checks);
     }
     if (assessment.verdict === 'inconclusive') {
-      state.decide({ kind: 'gate', by: 'istio-canary', reason: `inconclusive: ${assessment.reason} (onInconclusive ${gates.onInconclusive})`, subject: `${stage} gate` });
+      state.decide({ kind: 'gate', by: 'istio-canary', reason: `inconclusive: ${assessment.reason} (onInconclusive ${gates.onInconclusive})`, subject: `${stage} gate`, evidence: gateEvidence(checks) });
       if (gates.onInconclusive === 'rollback') {
         throw new UpgradeStopped('inconclusive', `${stage} gate inconclusive: ${assessment.reason}`, checks);
       }

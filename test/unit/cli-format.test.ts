@@ -139,7 +139,7 @@ describe('renderStatus', () => {
       status: sampleStatus({
         phase: 'rolled-back',
         gateChecks: [failed],
-        result: { outcome: 'rolled-back', reason: 'error-rate failed (2) > failureLimit (1)', evidence: [], rollbackErrors: ['shop: restart timed out'] },
+        result: { outcome: 'rolled-back', reason: 'error-rate failed (2) > failureLimit (1)', evidence: [], rollbackErrors: ['shop: restart timed out'], decisions: [] },
       }),
     });
     expect(text).toMatch(/error-rate\s+canary #4\s+\S+\s+error\s+error\s+1520\s+max 0\.01\s+prometheus: connection refused/);
@@ -197,7 +197,7 @@ describe('describeStatusChanges', () => {
     const paused = next(before, { paused: true });
     expect(describeStatusChanges(before, paused)).toEqual(['paused']);
     expect(describeStatusChanges(paused, before)).toEqual(['resumed']);
-    const done = next(before, { result: { outcome: 'completed', reason: 'every namespace runs 1-30-3', evidence: [], rollbackErrors: [] } });
+    const done = next(before, { result: { outcome: 'completed', reason: 'every namespace runs 1-30-3', evidence: [], rollbackErrors: [], decisions: [] } });
     expect(describeStatusChanges(before, done)).toEqual(['result: completed: every namespace runs 1-30-3']);
   });
 
