@@ -6,7 +6,7 @@ import type { WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandl
 import { statusQuery, TASK_QUEUE, upgradeWorkflowId, WORKFLOW_TYPE, type UpgradeStatus } from '../workflows/messages.js';
 import { ClusterAttr, PhaseAttr, SourceRevisionAttr, TargetRevisionAttr } from '../workflows/search-attributes.js';
 import type { TemporalSession } from './context.js';
-import { CliError, refused } from './errors.js';
+import { CliError, refused, rootMessage } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { UpgradeListRow } from './format/list.js';
 
@@ -73,7 +73,8 @@ export async function withWorkerDeadline<T>(session: TemporalSession, what: stri
   try {
     return await session.connection.withDeadline(deadline, call);
   } catch (err) {
-    if (Date.now() < deadline) throw err;
+    // The server answers at once, instead of waiting, when no worker polled the queue lately.
+    if (Date.now() < deadline && !/no poller seen for task queue/i.test(rootMessage(err))) throw err;
     throw new CliError(
       `no worker answered ${what} within ${WORKER_ANSWER_TIMEOUT_MS / 1000}s: is \`istio-canary worker\` running ` +
         `on task queue ${TASK_QUEUE} in namespace ${session.target.namespace}?`,

@@ -6,20 +6,24 @@
 // (a namespace that does not exist, the istioctl binary, the revision already running)
 // is refused by preflight: the run ends failed in preflight and nothing changed.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoPlan } from '../../lab/demo-plan.js';
 import { labInfo, type LabInfo } from '../../lab/lab.js';
 import { startLabWorker, stopLabWorker } from '../../lab/worker.js';
-import { upgradeWorkflowId, type UpgradeResult, type UpgradeStatus } from '../../workflows/messages.js';
+import { parsePlan } from '../../plan/index.js';
+import { pauseUpdate, TASK_QUEUE, upgradeWorkflowId, WORKFLOW_TYPE, type UpgradeInput, type UpgradeResult, type UpgradeStatus } from '../../workflows/messages.js';
+import { ClusterAttr, PhaseAttr, TargetRevisionAttr } from '../../workflows/search-attributes.js';
 import { BAD_INPUT_CLUSTER, basePlanDocument, planCases, planText } from '../support/bad-input-cases.js';
 import { clusterSnapshot, resourceVersions, type ClusterSnapshot } from '../support/cluster-snapshot.js';
 import { cli, cliOk, leaveLabAsFound, waitForSettledMesh, type CliResult, type StatusView } from '../support/e2e.js';
 import { useTestLab } from '../support/lab.js';
 
 const TEST_TIMEOUT = 10 * 60_000;
+/** One CLI run and a few reads: seconds, but the machine is shared. */
+const CASE_TIMEOUT = 2 * 60_000;
 const C = BAD_INPUT_CLUSTER;
 const WORKFLOW_ID = upgradeWorkflowId(C);
 const workDir = mkdtempSync(join(tmpdir(), 'istio-canary-bad-input-'));
@@ -104,7 +108,7 @@ describe('plan files are refused before anything starts', () => {
     // The base plan itself is valid: every refusal below comes from its one change.
     const valid = await cli(['plan', '-f', writePlanFile(planText(validPlan()))]);
     expect(valid.exitCode).toBe(0);
-  });
+  }, CASE_TIMEOUT);
 
   it.each(planCases)('$name', async ({ mutate, text, path, reason }) => {
     const valid = planText(validPlan());
@@ -121,7 +125,7 @@ describe('plan files are refused before anything starts', () => {
     expect(ok).toBe(false);
     expect(errors).toEqual(expect.arrayContaining([{ path, message: expect.stringContaining(reason) }]));
     await expectNothingWritten();
-  });
+  }, CASE_TIMEOUT);
 
   it('says the same in human output, one line per field', async () => {
     const doc = validPlan();
@@ -130,7 +134,7 @@ describe('plan files are refused before anything starts', () => {
     const result = await cli(['start', '-f', writePlanFile(planText(doc))]);
     expectRefused(result, 'spec.canary.namespaces[0]', 'DNS-1123 label');
     expectRefused(result, 'spec.gates.metrics[0].max', 'must be a fraction in (0, 1]');
-  });
+  }, CASE_TIMEOUT);
 
   it('started no workflow and changed nothing in the cluster', async () => {
     expect((await runsOfCluster()).length).toBe(runsBefore);
@@ -145,7 +149,7 @@ describe('command-line flags are refused before anything is sent', () => {
   beforeAll(async () => {
     runsBefore = (await runsOfCluster()).length;
     planFile = writePlanFile(planText(validPlan()));
-  });
+  }, CASE_TIMEOUT);
 
   const cases: Array<{ name: string; args: () => string[]; field: string; reason: string }> = [
     { name: 'unknown flag', args: () => ['start', '-f', planFile, '--frobnicate'], field: '--frobnicate', reason: 'unknown option' },
@@ -179,7 +183,7 @@ describe('command-line flags are refused before anything is sent', () => {
   it.each(cases)('$name', async ({ args, field, reason }) => {
     expectRefused(await cli(args()), field, reason);
     await expectNothingWritten();
-  });
+  }, CASE_TIMEOUT);
 
   it('started no workflow and changed nothing in the cluster', async () => {
     expect((await runsOfCluster()).length).toBe(runsBefore);
@@ -192,11 +196,25 @@ describe('updates that do not fit are refused by the workflow, without touching 
   const handle = () => client.workflow.getHandle(WORKFLOW_ID, runId);
 
   beforeAll(async () => {
-    // A real run, held by a pause at its first checkpoint (after preflight, before anything
-    // changes): a running workflow to send updates to, with nothing waiting for approval.
-    const started = await cliOk(['start', '-f', writePlanFile(planText(validPlan())), '--by', 'alice', '-o', 'json']);
-    runId = (JSON.parse(started.stdout) as { runId: string }).runId;
-    await cliOk(['pause', C, '--by', 'alice', '--reason', 'hold for the bad-input tests']);
+    // A real run, held by a pause sent with its start (update-with-start: handled before
+    // preflight begins), so it stops at its first checkpoint, after preflight and before
+    // anything changes: a running workflow to send updates to, with nothing waiting for approval.
+    const parsed = parsePlan(planText(validPlan()));
+    if (!parsed.ok) throw new Error(`the base plan is invalid: ${JSON.stringify(parsed.errors)}`);
+    const input: UpgradeInput = { plan: parsed.plan, startedBy: 'alice' };
+    const start = new WithStartWorkflowOperation(WORKFLOW_TYPE, {
+      workflowId: WORKFLOW_ID,
+      taskQueue: TASK_QUEUE,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: ClusterAttr, value: C },
+        { key: PhaseAttr, value: 'preflight' },
+        { key: TargetRevisionAttr, value: parsed.plan.target.revision },
+      ],
+    });
+    await client.workflow.executeUpdateWithStart(pauseUpdate, { args: [{ by: 'alice', reason: 'hold for the bad-input tests' }], startWorkflowOperation: start });
+    runId = (await (await start.workflowHandle()).describe()).runId;
     const deadline = Date.now() + 5 * 60_000;
     for (;;) {
       const { status } = await statusOf();
@@ -224,7 +242,7 @@ describe('updates that do not fit are refused by the workflow, without touching 
   it.each(cliCases)('CLI: $name', async ({ args, field, reason }) => {
     expectRefused(await cli(args), field, reason);
     await expectNothingWritten();
-  });
+  }, CASE_TIMEOUT);
 
   // Sent straight through a Temporal client, as any script with access to the namespace could.
   const payloadCases: Array<{ name: string; update: string; args: unknown[]; reason: string }> = [
@@ -252,7 +270,7 @@ describe('updates that do not fit are refused by the workflow, without touching 
   it.each(payloadCases)('Temporal client: $name', async ({ update, args, reason }) => {
     expect(await refusal(handle().executeUpdate(update, { args: args as [unknown] }))).toContain(reason);
     await expectNothingWritten();
-  });
+  }, CASE_TIMEOUT);
 
   it('recorded none of them: the decisions are the start and the pause, the history holds one accepted update', async () => {
     const { status } = await statusOf();
