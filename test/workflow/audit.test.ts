@@ -2,8 +2,19 @@
 // rollback) is recorded with who and why, a gate decision with the numbers of every check
 // behind it, and the final result carries the same list as the status query.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { abortUpdate, approveUpdate, rejectUpdate, type Decision, type UpgradeResult } from '../../workflows/messages.js';
-import { newMesh } from '../support/activity-doubles.js';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import {
+  abortUpdate,
+  approveUpdate,
+  pauseUpdate,
+  rejectUpdate,
+  TASK_QUEUE,
+  upgradeWorkflowId,
+  WORKFLOW_TYPE,
+  type Decision,
+  type UpgradeResult,
+} from '../../workflows/messages.js';
+import { newMesh, registerMesh } from '../support/activity-doubles.js';
 import { createHarness, resultOf, startUpgrade, statusOf, testPlan, waitForStatus, type Harness } from '../support/workflow-harness.js';
 
 let harness: Harness;
@@ -118,5 +129,28 @@ describe('operator decisions record who and why', () => {
     expect(result.outcome).toBe('rolled-back');
     const timeout = result.decisions.find((d) => d.kind === 'timeout');
     expect(timeout).toMatchObject({ by: 'istio-canary', subject: 'promotion', reason: expect.stringContaining('plan says rollback') });
+  }, 60_000);
+});
+
+describe('the order of the log', () => {
+  it('an update sent with the start comes after the start', async () => {
+    const plan = testPlan();
+    const workflowId = upgradeWorkflowId(plan.cluster);
+    registerMesh(workflowId, newMesh());
+    const start = new WithStartWorkflowOperation(WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: TASK_QUEUE,
+      args: [{ plan, startedBy: 'dave' }],
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    await harness.env.client.workflow.executeUpdateWithStart(pauseUpdate, { args: [{ by: 'dave', reason: 'hold' }], startWorkflowOperation: start });
+    const handle = await start.workflowHandle();
+    const held = await waitForStatus(handle, (s) => s.step.startsWith('paused:'), 'the pause to take hold');
+    expect(held.decisions.map((d) => [d.kind, d.by])).toEqual([
+      ['start', 'dave'],
+      ['pause', 'dave'],
+    ]);
+    await handle.executeUpdate(abortUpdate, { args: [{ by: 'dave', reason: 'done', rollback: true }] });
+    expect((await finished(handle)).outcome).toBe('aborted');
   }, 60_000);
 });
