@@ -6,7 +6,7 @@
 // (a namespace that does not exist, the istioctl binary, the revision already running)
 // is refused by preflight: the run ends failed in preflight and nothing changed.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { BAD_INPUT_CLUSTER, basePlanDocument, planCases, planText } from '../sup
 import { clusterSnapshot, resourceVersions, type ClusterSnapshot } from '../support/cluster-snapshot.js';
 import { cli, cliOk, leaveLabAsFound, waitForSettledMesh, type CliResult, type StatusView } from '../support/e2e.js';
 import { useTestLab } from '../support/lab.js';
+import { updateRefusal } from '../support/update-refusal.js';
 
 const TEST_TIMEOUT = 10 * 60_000;
 /** One CLI run and a few reads: seconds, but the machine is shared. */
@@ -68,15 +69,12 @@ async function expectClusterUnchanged(): Promise<void> {
   expect(await clusterSnapshot()).toEqual(before);
 }
 
-/** The message of an update the workflow's validator refused. */
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
-    return String((err as WorkflowUpdateFailedError).cause?.message);
-  }
-  throw new Error('the update was accepted');
+/** Closes a group of cases that must all be refused before a workflow starts. */
+function itStartedNothingAndChangedNothing(runsBefore: () => number): void {
+  it('started no workflow and changed nothing in the cluster', async () => {
+    expect((await runsOfCluster()).length).toBe(runsBefore());
+    await expectClusterUnchanged();
+  }, TEST_TIMEOUT);
 }
 
 async function statusOf(args: string[] = []): Promise<StatusView & { source?: string }> {
@@ -136,10 +134,7 @@ describe('plan files are refused before anything starts', () => {
     expectRefused(result, 'spec.gates.metrics[0].max', 'must be a fraction in (0, 1]');
   }, CASE_TIMEOUT);
 
-  it('started no workflow and changed nothing in the cluster', async () => {
-    expect((await runsOfCluster()).length).toBe(runsBefore);
-    await expectClusterUnchanged();
-  }, TEST_TIMEOUT);
+  itStartedNothingAndChangedNothing(() => runsBefore);
 });
 
 describe('command-line flags are refused before anything is sent', () => {
@@ -185,10 +180,7 @@ describe('command-line flags are refused before anything is sent', () => {
     await expectNothingWritten();
   }, CASE_TIMEOUT);
 
-  it('started no workflow and changed nothing in the cluster', async () => {
-    expect((await runsOfCluster()).length).toBe(runsBefore);
-    await expectClusterUnchanged();
-  }, TEST_TIMEOUT);
+  itStartedNothingAndChangedNothing(() => runsBefore);
 });
 
 describe('updates that do not fit are refused by the workflow, without touching its history', () => {
@@ -268,7 +260,7 @@ describe('updates that do not fit are refused by the workflow, without touching 
   ];
 
   it.each(payloadCases)('Temporal client: $name', async ({ update, args, reason }) => {
-    expect(await refusal(handle().executeUpdate(update, { args: args as [unknown] }))).toContain(reason);
+    expect(await updateRefusal(handle().executeUpdate(update, { args: args as [unknown] }))).toContain(reason);
     await expectNothingWritten();
   }, CASE_TIMEOUT);
 

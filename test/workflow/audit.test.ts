@@ -1,7 +1,7 @@
 // The audit trail: every decision (start, gates, approvals, rejections, aborts, timeouts,
 // rollback) is recorded with who and why, a gate decision with the numbers of every check
 // behind it, and the final result carries the same list as the status query.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import {
   abortUpdate,
@@ -15,15 +15,9 @@ import {
   type UpgradeResult,
 } from '../../workflows/messages.js';
 import { newMesh, registerMesh } from '../support/activity-doubles.js';
-import { createHarness, resultOf, startUpgrade, statusOf, testPlan, waitForStatus, type Harness } from '../support/workflow-harness.js';
+import { harnessForFile, resultOf, startUpgrade, statusOf, testPlan, waitForStatus } from '../support/workflow-harness.js';
 
-let harness: Harness;
-beforeAll(async () => {
-  harness = await createHarness();
-}, 120_000);
-afterAll(async () => {
-  await harness?.teardown();
-});
+const harness = harnessForFile();
 
 /** A plan that stops for approval before promotion, approvable by alice and bob only. */
 function approvalPlan(timeoutMs = 60_000) {
@@ -33,6 +27,13 @@ function approvalPlan(timeoutMs = 60_000) {
 }
 
 // The rollback's subject counts its undo steps, which is the rollback stack's business, not the audit's.
+/** A run of approvalPlan, waiting for approval of its promotion. */
+async function atApprovalGate() {
+  const { handle } = await startUpgrade(harness(), approvalPlan());
+  await waitForStatus(handle, (s) => s.waitingFor?.kind === 'approval', 'the promotion approval');
+  return handle;
+}
+
 const kinds = (decisions: Decision[]) => decisions.map((d) => (d.kind === 'rollback' ? 'rollback' : `${d.kind}${d.subject ? ` ${d.subject}` : ''}`));
 
 /** The result and the status query of the finished run list the same decisions. */
@@ -47,7 +48,7 @@ async function finished(handle: Parameters<typeof resultOf>[0]): Promise<Upgrade
 describe('gate decisions carry their numbers', () => {
   it('a failed canary gate: the failing error rates, their threshold and the checks they came from', async () => {
     const mesh = newMesh({ faulty: new Set(['1-30-3']) });
-    const { handle } = await startUpgrade(harness, testPlan(), mesh);
+    const { handle } = await startUpgrade(harness(), testPlan(), mesh);
     const result = await finished(handle);
 
     expect(result.outcome).toBe('rolled-back');
@@ -69,8 +70,7 @@ describe('gate decisions carry their numbers', () => {
   }, 60_000);
 
   it('a passed gate and an approval: who approved, why, and every passing check', async () => {
-    const { handle } = await startUpgrade(harness, approvalPlan());
-    await waitForStatus(handle, (s) => s.waitingFor?.kind === 'approval', 'the promotion approval');
+    const handle = await atApprovalGate();
     await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice', reason: 'canary clean for 30m' }] });
     const result = await finished(handle);
 
@@ -98,8 +98,7 @@ describe('gate decisions carry their numbers', () => {
 
 describe('operator decisions record who and why', () => {
   it('a rejection: by whom, why, and what it rejected', async () => {
-    const { handle } = await startUpgrade(harness, approvalPlan());
-    await waitForStatus(handle, (s) => s.waitingFor?.kind === 'approval', 'the promotion approval');
+    const handle = await atApprovalGate();
     await handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob', reason: 'p99 drifts up' }] });
     const result = await finished(handle);
 
@@ -110,8 +109,7 @@ describe('operator decisions record who and why', () => {
   }, 60_000);
 
   it('an abort without a reason says so, and names who aborted', async () => {
-    const { handle } = await startUpgrade(harness, approvalPlan());
-    await waitForStatus(handle, (s) => s.waitingFor?.kind === 'approval', 'the promotion approval');
+    const handle = await atApprovalGate();
     await handle.executeUpdate(abortUpdate, { args: [{ by: 'carol', rollback: true }] });
     const result = await finished(handle);
 
@@ -123,7 +121,7 @@ describe('operator decisions record who and why', () => {
   }, 60_000);
 
   it('an approval timeout: decided by istio-canary, with the plan default that applied', async () => {
-    const { handle } = await startUpgrade(harness, approvalPlan(500));
+    const { handle } = await startUpgrade(harness(), approvalPlan(500));
     const result = await finished(handle);
 
     expect(result.outcome).toBe('rolled-back');
@@ -143,7 +141,7 @@ describe('the order of the log', () => {
       args: [{ plan, startedBy: 'dave' }],
       workflowIdConflictPolicy: 'FAIL',
     });
-    await harness.env.client.workflow.executeUpdateWithStart(pauseUpdate, { args: [{ by: 'dave', reason: 'hold' }], startWorkflowOperation: start });
+    await harness().env.client.workflow.executeUpdateWithStart(pauseUpdate, { args: [{ by: 'dave', reason: 'hold' }], startWorkflowOperation: start });
     const handle = await start.workflowHandle();
     const held = await waitForStatus(handle, (s) => s.step.startsWith('paused:'), 'the pause to take hold');
     expect(held.decisions.map((d) => [d.kind, d.by])).toEqual([
