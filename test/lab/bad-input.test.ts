@@ -154,6 +154,7 @@ describe('command-line flags are refused before anything is sent', () => {
     { name: '-f without a value', args: () => ['plan', '-f'], field: '-f, --file', reason: 'argument missing' },
     { name: 'plan file that does not exist', args: () => ['start', '-f', join(workDir, 'none.yaml')], field: 'none.yaml', reason: 'no such file' },
     { name: 'plan file that is a directory', args: () => ['start', '-f', workDir], field: workDir, reason: 'is a directory' },
+    { name: 'plan file over 1 MiB', args: () => ['start', '-f', writePlanFile(`# ${'x'.repeat(1024 * 1024)}\n`)], field: 'cannot read plan', reason: "more than a plan's 1 MiB" },
     { name: 'watch interval zero', args: () => ['watch', C, '--interval', '0s'], field: '--interval', reason: 'must be greater than zero' },
     { name: 'watch interval without a unit', args: () => ['watch', C, '--interval', '5'], field: '--interval', reason: 'needs a unit' },
     { name: 'watch interval in days', args: () => ['watch', C, '--interval', '1d'], field: '--interval', reason: 'unknown unit "d"' },
