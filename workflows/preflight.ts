@@ -1,5 +1,8 @@
 // Step 1: check everything the upgrade depends on before anything changes.
-// Any failure here ends the run as 'failed' with the cluster untouched.
+// Any failure here ends the run as 'failed' with the cluster untouched: a check
+// that cannot run at all (istioctl missing, API server gone) counts as failed
+// too, since there is nothing to roll back and no reason to pretend there was.
+import { ActivityFailure, isCancellation } from '@temporalio/workflow';
 import { batches, resolveWaveNamespaces } from '../plan/waves.js';
 import { detectSourceRevision, effectiveRevision } from '../mesh/revisions.js';
 import { evaluateSample } from '../gates/verdict.js';
@@ -23,6 +26,23 @@ export interface PreflightResult {
 }
 
 export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<PreflightResult> {
+  try {
+    return await checkEverything(run);
+  } catch (err) {
+    if (err instanceof ActivityFailure && !isCancellation(err)) {
+      throw new UpgradeStopped('preflight', `${run.state.status.step}: ${innermostMessage(err)}`);
+    }
+    throw err;
+  }
+}
+
+function innermostMessage(err: Error): string {
+  let message = err.message;
+  for (let cause: unknown = err.cause; cause instanceof Error; cause = cause.cause) message = cause.message || message;
+  return message;
+}
+
+async function checkEverything(run: Pick<Run, 'plan' | 'state'>): Promise<PreflightResult> {
   const { plan, state } = run;
   const fail = (message: string): never => {
     throw new UpgradeStopped('preflight', message);
@@ -32,7 +52,7 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
   state.setStep('checking the cluster');
   await call('checkCluster', PREFLIGHT_CALL, 'Check the Kubernetes API server is reachable');
 
-  state.setStep(`checking istioctl ${plan.target.istioctl}`);
+  state.setStep(`spec.target.istioctl: checking ${plan.target.istioctl}`);
   const { clientVersion } = await call('istioctlVersion', ISTIOCTL_CALL, `Check istioctl ${plan.target.istioctl} is ${plan.target.version}`, {
     istioctl: plan.target.istioctl,
   });
@@ -44,7 +64,9 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
   // the whole run is known (and shown) from the start.
   const explicit = [...plan.canary.namespaces, ...plan.waves.flatMap((w) => w.namespaces ?? [])];
   const missing = await call('findMissingNamespaces', PREFLIGHT_CALL, `Check ${explicit.length} plan namespaces exist`, { namespaces: explicit });
-  if (missing.length) fail(`namespaces in the plan do not exist: ${missing.join(', ')}`);
+  if (missing.length) {
+    fail(`namespaces in the plan do not exist: ${missing.map((ns) => `${ns} (${namespaceField(plan, ns)})`).join(', ')}`);
+  }
 
   const assigned = [...plan.canary.namespaces];
   const waves: WavePlan[] = [];
@@ -106,4 +128,15 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
   });
 
   return { sourceRevision: source.revision, meshBefore: mesh, waves };
+}
+
+/** Where the plan names `namespace`, as a field path: `spec.waves[1].namespaces[0]`. */
+function namespaceField(plan: Run['plan'], namespace: string): string {
+  const inCanary = plan.canary.namespaces.indexOf(namespace);
+  if (inCanary >= 0) return `spec.canary.namespaces[${inCanary}]`;
+  for (const [i, wave] of plan.waves.entries()) {
+    const at = wave.namespaces?.indexOf(namespace) ?? -1;
+    if (at >= 0) return `spec.waves[${i}].namespaces[${at}]`;
+  }
+  return 'spec';
 }

@@ -6,6 +6,7 @@ import type { ResolvedPlan } from '../plan/types.js';
 import type {
   Decision,
   GateCheck,
+  GateEvidence,
   NamespaceProgress,
   NamespaceStatus,
   Phase,
@@ -114,7 +115,9 @@ export class UpgradeState {
     }
   }
 
-  finish(result: UpgradeResult): UpgradeResult {
+  /** Ends the run; the result carries the whole decision log, so it survives without a worker to query. */
+  finish(outcome: Omit<UpgradeResult, 'decisions'>): UpgradeResult {
+    const result: UpgradeResult = { ...outcome, decisions: [...this.status.decisions] };
     this.status.result = result;
     this.status.waitingFor = undefined;
     this.setPhase(result.outcome, result.reason);
@@ -125,4 +128,21 @@ export class UpgradeState {
   private publish(): void {
     setCurrentDetails(renderDetails(this.status));
   }
+}
+
+/** The numbers behind a gate decision: every metric of every check it was judged on. */
+export function gateEvidence(checks: readonly GateCheck[]): GateEvidence[] {
+  return checks.flatMap((check) =>
+    check.measurements.map((m) => ({
+      stage: check.stage,
+      check: check.index,
+      at: check.at,
+      metric: m.metric,
+      phase: m.phase,
+      value: m.value,
+      requests: m.requests,
+      threshold: m.threshold,
+      reason: m.error ?? m.reason,
+    })),
+  );
 }

@@ -22,10 +22,11 @@ export async function istioCanaryUpgrade(input: UpgradeInput): Promise<UpgradeRe
   const { plan } = input;
   const state = new UpgradeState(plan);
   const control = new Control(state);
+  // Recorded before the handlers exist: an update sent with the start runs as soon as they do.
+  state.decide({ kind: 'start', by: input.startedBy, reason: `upgrade to ${plan.target.version} (revision ${plan.target.revision})` });
   control.register();
   const rollback = new RollbackStack();
   const run: Run = { plan, state, control, rollback, sourceRevision: '', meshBefore: { revisions: [], tags: {}, namespaces: [] } };
-  state.decide({ kind: 'start', by: input.startedBy, reason: `upgrade to ${plan.target.version} (revision ${plan.target.revision})` });
 
   try {
     await CancellationScope.cancellable(async () => {

@@ -1,6 +1,7 @@
 // One real Temporal dev server and one worker per test file, running the real
 // workflow code with activity doubles. Each test gets its own cluster name, so
 // its own workflow id and its own fake mesh.
+import { afterAll, beforeAll } from '@jest/globals';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -57,6 +58,21 @@ export async function createHarness(taskQueue = TASK_QUEUE, real: Partial<Upgrad
   };
   await harness.startWorker();
   return harness;
+}
+
+/** One harness for the whole test file, created before its first test and torn down after its last. */
+export function harnessForFile(): () => Harness {
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    harness = await createHarness();
+  }, 120_000);
+  afterAll(async () => {
+    await harness?.teardown();
+  });
+  return () => {
+    if (!harness) throw new Error('the workflow harness is not up (did its beforeAll fail?)');
+    return harness;
+  };
 }
 
 let clusterCounter = 0;
