@@ -40,9 +40,8 @@ const WAIT_OUTAGE_BUDGET_MS = 10 * 60_000;
  * Long waits (rollouts, istiod readiness) heartbeat so a dead worker is noticed
  * quickly. Retried by time, not by count: an API server that is down refuses
  * each attempt at once, and a limit of five attempts (2+4+8+16 s apart) is
- * used up by 30 s of outage. The
- * wait keeps its own progress clock across attempts (heartbeat details), so
- * retrying never extends the progress deadline.
+ * used up by 30 s of outage. The wait keeps its own progress clock across
+ * attempts (heartbeat details), so retrying never extends the progress deadline.
  */
 export function waitCall(deadlineMs: number): ActivityOptions {
   return {

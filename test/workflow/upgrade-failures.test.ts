@@ -57,6 +57,27 @@ describe('activity failures', () => {
     expect(result.rollbackErrors).toEqual([expect.stringContaining('uninstall canary revision 1-30-3')]);
     expect(mesh.namespaces['canary-test']!.labels).toEqual({ 'istio-injection': 'enabled', 'istio.io/rev': null });
   }, 60_000);
+
+  // The namespace is gone, so there is nothing to restore there; the rest of
+  // the rollback is complete and the run says which namespace it could not touch.
+  it('rolls back cleanly when a namespace of a wave is deleted just before its relabel', async () => {
+    const mesh = newMesh();
+    const { catalog: _deleted, ...others } = labelsOf(mesh);
+    mesh.hooks.setNamespaceInjection = async (input: { namespace: string }) => {
+      if (input.namespace === 'catalog') delete mesh.namespaces['catalog'];
+    };
+    const { handle } = await startUpgrade(harness, testPlan(), mesh);
+    const result = await resultOf(handle);
+
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.reason).toContain('namespace catalog not found');
+    expect(result.rollbackErrors).toEqual([]);
+    expect(labelsOf(mesh)).toEqual(others);
+    const status = await statusOf(handle);
+    expect(status.namespaces.find((n) => n.name === 'catalog')).toMatchObject({ state: 'failed', detail: 'deleted during the upgrade: nothing to restore' });
+    expect(status.namespaces.find((n) => n.name === 'search')?.state).toBe('restored');
+    expect(status.namespaces.find((n) => n.name === 'canary-test')?.state).toBe('restored');
+  }, 60_000);
 });
 
 describe('preflight', () => {
