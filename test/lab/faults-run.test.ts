@@ -4,51 +4,29 @@
 // missing namespace reported, everything else restored), a workload whose new
 // pods never become Ready (progress deadline, then rollback), and a second
 // `start` for the same cluster (refused with the id of the running one).
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectl } from '../../lab/cluster.js';
 import { clearPodKnobs, neverReady } from '../../lab/knobs.js';
 import { labPaths } from '../../lab/paths.js';
-import { cli, cliOk, freshLab, leaveLabAsFound, meshSnapshot, restartHistory, statusOf, waitForSettledMesh, type MeshSnapshot } from '../support/e2e.js';
-import { activityAttempts, closeTemporalClient, expectRolledBackOnce, queryStatus, untilPosition, writeFaultPlan } from '../support/faults.js';
-import { useTestLab } from '../support/lab.js';
+import { cli, cliOk, freshLab, meshSnapshot, restartHistory, statusOf, waitForSettledMesh, type MeshSnapshot } from '../support/e2e.js';
+import { activityAttempts, expectRolledBackOnce, faultTestLab, untilApprovalWait, untilPosition, untilRunEnds, writeFaultPlan } from '../support/faults.js';
 
 const TEST_TIMEOUT = 15 * 60_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function untilEnded(): Promise<void> {
-  await untilPosition('the end of the run', () => false, 600_000).catch((err: Error) => {
-    if (!/the run ended/.test(err.message)) throw err;
-  });
-}
-
-async function untilWaitingForApproval(): Promise<void> {
-  await untilPosition('the approval gate', (p) => p.phase === 'awaiting-approval', 600_000);
-  for (let i = 0; (await queryStatus())?.waitingFor?.kind !== 'approval'; i++) {
-    if (i > 60) throw new Error('the run never waited for approval');
-    await sleep(1_000);
-  }
-}
 
 describe('faults that end a run: it rolls back cleanly', () => {
-  let pristine: MeshSnapshot | undefined;
-
-  beforeAll(() => useTestLab());
-  afterAll(async () => {
-    await closeTemporalClient();
-    await leaveLabAsFound(pristine);
-  }, TEST_TIMEOUT);
+  const lab = faultTestLab();
 
   it('istioctl install with an invalid IstioOperator overlay: one attempt, rolled back, no trace of the canary revision', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const beforeHistory = await restartHistory();
     // A real IstioOperator with a field the schema does not have: istioctl refuses it before applying anything.
     const overlay = join(info.root, 'bad-overlay.yaml');
     writeFileSync(overlay, 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec:\n  notAField: true\n');
     await cliOk(['start', '-f', writeFaultPlan({ approval: 'required', overlay }), '--by', 'faults']);
-    await untilEnded();
+    await untilRunEnds();
 
     const { status } = await statusOf();
     expect(status.result?.reason).toMatch(/unknown field "notAField"/);
@@ -62,12 +40,12 @@ describe('faults that end a run: it rolls back cleanly', () => {
 
   it('a namespace deleted during the upgrade: a second start is refused meanwhile; the run rolls back, names the namespace, restores the rest', async () => {
     const { before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const beforeHistory = await restartHistory();
     const plan = writeFaultPlan({ approval: 'required' });
     const started = JSON.parse((await cliOk(['start', '-f', plan, '--by', 'faults', '-o', 'json'])).stdout) as { workflowId: string; runId: string };
 
-    await untilWaitingForApproval();
+    await untilApprovalWait();
     // One upgrade per cluster: the second start names the running one.
     const second = await cli(['start', '-f', plan, '--by', 'faults']);
     expect(second.exitCode).toBe(2);
@@ -77,7 +55,7 @@ describe('faults that end a run: it rolls back cleanly', () => {
     const paths = labPaths();
     await kubectl(paths, ['delete', 'namespace', 'catalog', '--wait=true', '--timeout=120s']);
     await cliOk(['approve', 'lab', '--by', 'faults', '--reason', 'canary clean (namespace deletion test)']);
-    await untilEnded();
+    await untilRunEnds();
 
     const { status, runId } = await statusOf();
     expect(runId).toBe(started.runId);
@@ -99,7 +77,7 @@ describe('faults that end a run: it rolls back cleanly', () => {
 
   it('a workload whose new pods never become Ready: progress deadline, then rollback to the snapshot from before', async () => {
     const { before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const paths = labPaths();
     const deployments = (await kubectl(paths, ['get', 'deploy', '-n', 'canary-test', '-o', 'jsonpath={.items[*].metadata.name}'])).split(/\s+/).filter(Boolean);
     expect(deployments.length).toBeGreaterThan(0);
@@ -112,7 +90,7 @@ describe('faults that end a run: it rolls back cleanly', () => {
     // away with the rollback, so the knob is lifted once the rollback begins.
     await untilPosition('the rollback', (p) => p.phase === 'rolling-back', 300_000);
     await clearPodKnobs(paths, 'canary-test', deployments[0]!);
-    await untilEnded();
+    await untilRunEnds();
 
     const { status } = await statusOf();
     expect(status.result?.outcome).toBe('rolled-back');

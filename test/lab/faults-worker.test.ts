@@ -2,12 +2,11 @@
 // children) at many points of one promoted run and of one rolled-back run, and
 // started again each time. Every run must end as if nothing had happened: the
 // mesh as expected, each Deployment restarted exactly once per migration.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { killLabWorker, startLabWorker } from '../../lab/worker.js';
 import { labInfo } from '../../lab/lab.js';
-import { clearFault, cliOk, freshLab, leaveLabAsFound, restartHistory, setFault, statusOf, type MeshSnapshot } from '../support/e2e.js';
-import { closeTemporalClient, expectRolledBackOnce, expectUpgradedOnce, followRun, queryStatus, writeFaultPlan, type Hit } from '../support/faults.js';
-import { useTestLab } from '../support/lab.js';
+import { clearFault, cliOk, freshLab, restartHistory, setFault, statusOf } from '../support/e2e.js';
+import { expectRolledBackOnce, expectUpgradedOnce, faultTestLab, followRun, untilApprovalWait, writeFaultPlan, type Hit } from '../support/faults.js';
 
 const TEST_TIMEOUT = 30 * 60_000;
 
@@ -40,31 +39,20 @@ async function killAndRestart(): Promise<string> {
 
 /** Approves once the (restarted) worker answers: the update's validator needs the run to be waiting. */
 async function approveWhenWaiting(): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    if ((await queryStatus())?.waitingFor?.kind === 'approval') {
-      await cliOk(['approve', 'lab', '--by', 'faults', '--reason', 'canary clean (worker kill test)']);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
-  throw new Error('the run never waited for approval after the worker restart');
+  await untilApprovalWait();
+  await cliOk(['approve', 'lab', '--by', 'faults', '--reason', 'canary clean (worker kill test)']);
 }
 
 describe('faults: the worker killed (SIGKILL) at every phase of a run', () => {
-  let pristine: MeshSnapshot | undefined;
   const allHits: Hit[] = [];
-
-  beforeAll(() => useTestLab());
-  afterAll(async () => {
+  const lab = faultTestLab(async () => {
     process.stderr.write(`[faults] worker killed at ${allHits.length} points: ${allHits.map((h) => h.point).join(', ')}\n`);
     await clearFault(labInfo().versions.newVersion);
-    await closeTemporalClient();
-    await leaveLabAsFound(pristine);
-  }, TEST_TIMEOUT);
+  });
 
   it('promotes all the same, each Deployment restarted once, after kills in every forward phase', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     await cliOk(['start', '-f', writeFaultPlan({ approval: 'required', uninstallOldAfter: '8s' }), '--by', 'faults']);
 
     const hits = await followRun(
@@ -85,7 +73,7 @@ describe('faults: the worker killed (SIGKILL) at every phase of a run', () => {
 
   it('rolls a faulty version back all the same after kills during the rollback', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const beforeHistory = await restartHistory();
     await setFault(info.versions.newVersion);
     try {

@@ -18,12 +18,14 @@ import { PROMETHEUS_BINARY, prometheusStatus, startPrometheus, stopPrometheus } 
 import { upgradeWorkflowId, type UpgradeStatus } from '../../workflows/messages.js';
 import { statusQuery } from '../../workflows/messages.js';
 import { PhaseAttr } from '../../workflows/search-attributes.js';
-import { expect } from '@jest/globals';
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import type { DemoPlanOptions } from '../../lab/demo-plan.js';
 import type { LabInfo } from '../../lab/lab.js';
+import { useTestLab } from './lab.js';
 import {
   CLUSTER,
   fleetNamespaces,
+  leaveLabAsFound,
   meshSnapshot,
   restartHistory,
   statusOf,
@@ -360,5 +362,39 @@ export async function expectRolledBackOnce(before: MeshSnapshot, beforeHistory: 
     const was = beforeHistory[key]!;
     const restarts = touched.includes(key.split('/')[0]!) ? 2 : 0;
     expect([key, h.restartTokens.length - was.restartTokens.length]).toEqual([key, restarts]);
+  }
+}
+
+// ---- what every fault test file shares ----
+
+/**
+ * Registers a fault test file's hooks: the test lab before, and after it the
+ * file's own cleanup, the Temporal client closed and the lab left as found.
+ * Set `pristine` to the snapshot of a fresh lab.
+ */
+export function faultTestLab(cleanup?: () => Promise<void>): { pristine?: MeshSnapshot } {
+  const lab: { pristine?: MeshSnapshot } = {};
+  beforeAll(() => useTestLab());
+  afterAll(async () => {
+    await cleanup?.();
+    await closeTemporalClient();
+    await leaveLabAsFound(lab.pristine);
+  }, 30 * 60_000);
+  return lab;
+}
+
+/** Waits until the run is no longer running. */
+export async function untilRunEnds(timeoutMs = 900_000, cluster?: string): Promise<void> {
+  await untilPosition('the end of the run', () => false, timeoutMs, cluster).catch((err: Error) => {
+    if (!/the run ended/.test(err.message)) throw err;
+  });
+}
+
+/** Waits until the run waits for approval and its worker says so (the approve update's validator asks the same). */
+export async function untilApprovalWait(timeoutMs = 600_000): Promise<void> {
+  await untilPosition('the approval gate', (p) => p.phase === 'awaiting-approval', timeoutMs);
+  for (let i = 0; (await queryStatus())?.waitingFor?.kind !== 'approval'; i++) {
+    if (i > 60) throw new Error('the run is in phase awaiting-approval but its status never showed the wait');
+    await sleep(1_000);
   }
 }
