@@ -59,7 +59,8 @@ describe('faults: Prometheus stopped during a soak', () => {
     const beforeHistory = await restartHistory();
     await cliOk(['start', '-f', writeFaultPlan({ approval: 'required' }, LONG_CANARY_SOAK), '--by', 'faults']);
 
-    await untilPosition('the canary soak', (p) => p.phase === 'canary' && p.activities.includes('measureGate'));
+    // Most of a soak is its timers between checks: the status step says where it is.
+    await untilStatus('the canary soak', (st) => st.phase === 'canary' && st.step.startsWith('soaking canary'));
     const stoppedAt = Date.now();
     await stopLabPrometheus();
     let paused: UpgradeStatus;
@@ -94,7 +95,8 @@ describe('faults: Prometheus stopped during a soak', () => {
     const beforeHistory = await restartHistory();
     await cliOk(['start', '-f', writeFaultPlan({ approval: 'required' }, { ...LONG_CANARY_SOAK, 'onInconclusive: pause': 'onInconclusive: rollback' }), '--by', 'faults']);
 
-    await untilPosition('the canary soak', (p) => p.phase === 'canary' && p.activities.includes('measureGate'));
+    // Most of a soak is its timers between checks: the status step says where it is.
+    await untilStatus('the canary soak', (st) => st.phase === 'canary' && st.step.startsWith('soaking canary'));
     const stoppedAt = Date.now();
     await stopLabPrometheus();
     try {
