@@ -11,7 +11,6 @@ import {
   queryStatus,
   startLabPrometheus,
   stopLabPrometheus,
-  untilPosition,
   untilRunEnds,
   writeFaultPlan,
 } from '../support/faults.js';
