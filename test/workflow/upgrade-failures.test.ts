@@ -29,6 +29,19 @@ describe('activity failures', () => {
     expect(restartsOf(mesh)['catalog']).toEqual([1, 1, 1]);
   }, 60_000);
 
+  // An API server that is down refuses every poll of a rollout wait at once;
+  // five refused attempts (2+4+8+16 s apart) are 30 s of outage, not a failed rollout.
+  it('rides out a rollout wait refused more than five times (an API server outage) and completes', async () => {
+    const mesh = newMesh();
+    mesh.failures.waitForRollout = (input: { namespace: string }, attempt: number) =>
+      input.namespace === 'catalog' && attempt <= 5 ? new Error('list Deployments in catalog: connect ECONNREFUSED 127.0.0.1:6443') : undefined;
+    const { handle } = await startUpgrade(harness, testPlan(), mesh);
+    const result = await resultOf(handle);
+    expect(result.outcome).toBe('completed');
+    expect(mesh.calls.filter((c) => c.name === 'waitForRollout' && c.input.namespace === 'catalog')).toHaveLength(6);
+    expect(restartsOf(mesh)['catalog']).toEqual([1, 1, 1]);
+  }, 180_000);
+
   it('rolls back on a permanent failure (a rollout past its progress deadline)', async () => {
     const mesh = newMesh();
     const before = labelsOf(mesh);
