@@ -92,23 +92,40 @@ export async function startStoppedControlPlane(): Promise<string[]> {
   const started: string[] = [];
   for (const c of components()) {
     if (componentPid(c.name)) continue;
-    const out = openSync(join(clusterDir(), 'logs', `${c.name}.log`), 'a');
-    const child = spawn(c.binary, c.args, { cwd: c.workDir, detached: true, stdio: ['ignore', out, out] });
-    closeSync(out);
-    if (!child.pid) throw new Error(`could not start ${c.name} (${c.binary})`);
-    child.unref();
-    writeFileSync(join(clusterDir(), 'pids', `${c.name}.pid`), `${child.pid}\n`);
+    if (c.name === 'kube-apiserver') await startApiServer(c);
+    else startComponent(c);
     started.push(c.name);
-    if (c.name === 'kube-apiserver') await waitForApiServer();
   }
   return started;
 }
 
-async function waitForApiServer(timeoutMs = 120_000): Promise<void> {
+function startComponent(c: Component): number {
+  const out = openSync(join(clusterDir(), 'logs', `${c.name}.log`), 'a');
+  const child = spawn(c.binary, c.args, { cwd: c.workDir, detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
+  if (!child.pid) throw new Error(`could not start ${c.name} (${c.binary})`);
+  child.unref();
+  writeFileSync(join(clusterDir(), 'pids', `${c.name}.pid`), `${child.pid}\n`);
+  return child.pid;
+}
+
+/**
+ * Starts the API server and waits until it is ready. While it was down, its
+ * fixed port was free, and another lab's kwokctl on this machine may have
+ * taken it for a moment ("bind: address already in use"): an API server that
+ * exits at once is started again, for up to two minutes.
+ */
+async function startApiServer(c: Component, timeoutMs = 120_000): Promise<void> {
   const { kubeconfig } = labInfo();
+  let pid = startComponent(c);
   await waitFor(
     'the restarted kube-apiserver to be ready',
     async () => {
+      if (!isAlive(pid)) {
+        await sleep(2_000);
+        pid = startComponent(c);
+        return undefined;
+      }
       const r = await execa(tool('kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz'], { reject: false, timeout: 10_000 });
       return r.exitCode === 0 ? true : undefined;
     },
