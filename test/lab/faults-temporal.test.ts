@@ -1,10 +1,9 @@
 // Faults, against the lab: the Temporal server stopped and started again (on
 // its SQLite file) at several points of one run. The same run, not a new one,
 // must finish the upgrade, with each Deployment restarted exactly once.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cliOk, freshLab, leaveLabAsFound, restartLabTemporal, statusOf, type MeshSnapshot } from '../support/e2e.js';
-import { closeTemporalClient, expectUpgradedOnce, followRun, writeFaultPlan } from '../support/faults.js';
-import { useTestLab } from '../support/lab.js';
+import { describe, expect, it } from '@jest/globals';
+import { cliOk, freshLab, restartLabTemporal, statusOf } from '../support/e2e.js';
+import { closeTemporalClient, expectUpgradedOnce, faultTestLab, followRun, writeFaultPlan } from '../support/faults.js';
 
 const TEST_TIMEOUT = 20 * 60_000;
 
@@ -12,17 +11,11 @@ const TEST_TIMEOUT = 20 * 60_000;
 const RESTART_POINTS = new Set(['canary/soak', 'waves/rollout-wait', 'finalize/uninstall-grace']);
 
 describe('faults: the Temporal server restarted mid-run', () => {
-  let pristine: MeshSnapshot | undefined;
-
-  beforeAll(() => useTestLab());
-  afterAll(async () => {
-    await closeTemporalClient();
-    await leaveLabAsFound(pristine);
-  }, TEST_TIMEOUT);
+  const lab = faultTestLab();
 
   it('completes the same run after the server is restarted during a soak, a rollout wait and the uninstall grace period', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const started = JSON.parse((await cliOk(['start', '-f', writeFaultPlan({ approval: 'none', uninstallOldAfter: '8s' }), '--by', 'faults', '-o', 'json'])).stdout) as {
       runId: string;
     };
