@@ -3,19 +3,19 @@
 // (a transient install failure: retried, then it succeeds), (2) for 30 s while
 // the canary's rollout is awaited, and (3) for 30 s while a wave's namespaces
 // are relabelled. The activities' retries must carry the run to a normal end.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cliOk, freshLab, leaveLabAsFound, statusOf, type MeshSnapshot } from '../support/e2e.js';
+import { describe, expect, it } from '@jest/globals';
+import { cliOk, freshLab, statusOf } from '../support/e2e.js';
 import {
   activityAttempts,
-  closeTemporalClient,
   expectUpgradedOnce,
-  queryStatus,
+  faultTestLab,
   startStoppedControlPlane,
   stopKubeApiServer,
+  untilApprovalWait,
   untilPosition,
+  untilRunEnds,
   writeFaultPlan,
 } from '../support/faults.js';
-import { useTestLab } from '../support/lab.js';
 
 const TEST_TIMEOUT = 25 * 60_000;
 const OUTAGE_MS = 30_000;
@@ -36,18 +36,13 @@ async function apiServerDown(what: string): Promise<() => Promise<void>> {
 }
 
 describe('faults: the Kubernetes API server stopped mid-run', () => {
-  let pristine: MeshSnapshot | undefined;
-
-  beforeAll(() => useTestLab());
-  afterAll(async () => {
+  const lab = faultTestLab(async () => {
     await startStoppedControlPlane().catch(() => undefined);
-    await closeTemporalClient();
-    await leaveLabAsFound(pristine);
-  }, TEST_TIMEOUT);
+  });
 
   it('retries through outages during istioctl install, a rollout wait and a relabel, and completes with each Deployment restarted once', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     await cliOk(['start', '-f', writeFaultPlan({ approval: 'required' }), '--by', 'faults']);
 
     // (1) istioctl install: down until the first attempt has failed, then up again.
@@ -65,11 +60,7 @@ describe('faults: the Kubernetes API server stopped mid-run', () => {
 
     // (3) a relabel: the API server goes down at the approval gate, the
     // approval starts wave low-risk, whose relabels fail for 30 s.
-    await untilPosition('the approval gate', (p) => p.phase === 'awaiting-approval', 600_000);
-    for (let i = 0; (await queryStatus())?.waitingFor?.kind !== 'approval'; i++) {
-      if (i > 60) throw new Error('the run never waited for approval');
-      await sleep(1_000);
-    }
+    await untilApprovalWait();
     restore = await apiServerDown('the wave relabel');
     const outageStart = Date.now();
     await cliOk(['approve', 'lab', '--by', 'faults', '--reason', 'canary clean (API server fault test)']);
@@ -79,9 +70,7 @@ describe('faults: the Kubernetes API server stopped mid-run', () => {
     await restore();
 
     // The run carries on to the end on its own.
-    await untilPosition('the end of the run', () => false, 900_000).catch((err: Error) => {
-      if (!/the run ended/.test(err.message)) throw err;
-    });
+    await untilRunEnds();
     const { status, executionStatus } = await statusOf();
     expect([executionStatus, status.phase, status.result?.reason]).toEqual(['COMPLETED', 'completed', status.result?.reason]);
 
