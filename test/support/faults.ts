@@ -7,7 +7,7 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CLUSTER_NAME } from '../../lab/cluster.js';
@@ -99,6 +99,9 @@ export async function startStoppedControlPlane(): Promise<string[]> {
   return started;
 }
 
+/** Components this process started again (they are not kwokctl's children). */
+const restartedPids = new Set<number>();
+
 function startComponent(c: Component): number {
   const out = openSync(join(clusterDir(), 'logs', `${c.name}.log`), 'a');
   const child = spawn(c.binary, c.args, { cwd: c.workDir, detached: true, stdio: ['ignore', out, out] });
@@ -106,7 +109,31 @@ function startComponent(c: Component): number {
   if (!child.pid) throw new Error(`could not start ${c.name} (${c.binary})`);
   child.unref();
   writeFileSync(join(clusterDir(), 'pids', `${c.name}.pid`), `${child.pid}\n`);
+  restartedPids.add(child.pid);
   return child.pid;
+}
+
+/**
+ * Kills the components this process restarted whose cluster is gone (their
+ * working directory deleted by `lab down`): `kwokctl delete cluster` was seen
+ * to leave such a restarted API server running.
+ */
+export function killOrphanedComponents(): number[] {
+  const killed: number[] = [];
+  for (const pid of restartedPids) {
+    let cwd = '';
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      restartedPids.delete(pid); // gone
+      continue;
+    }
+    if (!cwd.endsWith(' (deleted)')) continue;
+    process.kill(pid, 'SIGKILL');
+    restartedPids.delete(pid);
+    killed.push(pid);
+  }
+  return killed;
 }
 
 /**
@@ -396,6 +423,8 @@ export function faultTestLab(cleanup?: () => Promise<void>): { pristine?: MeshSn
     await cleanup?.();
     await closeTemporalClient();
     await leaveLabAsFound(lab.pristine);
+    const orphans = killOrphanedComponents();
+    if (orphans.length) process.stderr.write(`[faults] killed control-plane processes left from a deleted lab: ${orphans.join(', ')}\n`);
   }, 30 * 60_000);
   return lab;
 }
