@@ -1,7 +1,7 @@
 // Moving namespaces (and gateways) to the canary revision, each move paired
 // with the undo that puts it back exactly as it was.
-import { sleep } from '@temporalio/workflow';
-import type { InjectionLabels, WorkloadRef } from '../activities/contract.js';
+import { ActivityFailure, ApplicationFailure, sleep } from '@temporalio/workflow';
+import { PermanentErrors, type InjectionLabels, type WorkloadRef } from '../activities/contract.js';
 import { describeLabels, effectiveRevision, injectionLabelsFor } from '../mesh/revisions.js';
 import { call, CLUSTER_CALL, waitCall } from './activities.js';
 import type { Run } from './run.js';
@@ -42,11 +42,22 @@ async function restoreNamespace(run: Run, namespace: string, labels: InjectionLa
   const entry = state.namespace(namespace);
   const wasRestarted = entry.state !== 'pending' && entry.state !== 'relabelled';
   state.markNamespace(namespace, 'rolling-back');
-  await call('setNamespaceInjection', CLUSTER_CALL, `Restore ${namespace} labels to ${describeLabels(labels)}`, { namespace, labels });
-  const revision = effectiveRevision(labels, run.meshBefore.tags) ?? run.sourceRevision;
-  if (wasRestarted) await restartAndVerify(run, namespace, revision, restartToken(), 'rollback');
-  entry.revisionAfter = revision;
-  state.markNamespace(namespace, 'restored');
+  try {
+    await call('setNamespaceInjection', CLUSTER_CALL, `Restore ${namespace} labels to ${describeLabels(labels)}`, { namespace, labels });
+    const revision = effectiveRevision(labels, run.meshBefore.tags) ?? run.sourceRevision;
+    if (wasRestarted) await restartAndVerify(run, namespace, revision, restartToken(), 'rollback');
+    entry.revisionAfter = revision;
+    state.markNamespace(namespace, 'restored');
+  } catch (err) {
+    // Someone deleted the namespace during the upgrade: there is nothing left to
+    // restore, and the rest of the rollback is still complete. Said, not hidden.
+    if (!isNamespaceGone(err)) throw err;
+    state.markNamespace(namespace, 'failed', 'deleted during the upgrade: nothing to restore');
+  }
+}
+
+function isNamespaceGone(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === PermanentErrors.NamespaceNotFound;
 }
 
 async function restartAndVerify(run: Run, namespace: string, revision: string, token: string, why: string): Promise<void> {
