@@ -23,9 +23,9 @@ jest --selectProjects unit workflow integration ui --maxWorkers=2 --passWithNoTe
 # The lab tier: LAB_SHARDS labs side by side (each its own state dir and ports,
 # brought up by the project's global setup), each running its share of the files
 # in sequence (test/support/lab-sequencer.js splits them by expected duration).
-# The files mostly wait on rollouts and soak windows, so two labs halve the time
-# even on 2 cores.
-shards=${LAB_SHARDS:-2}
+# The files mostly wait on rollouts, soak windows and activity timeouts, so three
+# labs cut the time by about three even on 2 cores.
+shards=${LAB_SHARDS:-3}
 lab_shard() {
   local i=$1 offset=$(( ($1 - 1) * 100 ))
   shift

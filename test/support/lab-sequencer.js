@@ -8,6 +8,11 @@ import Sequencer from '@jest/test-sequencer';
 
 /** Minutes per lab test file on an idle 2-core machine, from measured CI runs. */
 const MINUTES = {
+  'faults-worker.test.ts': 12,
+  'faults-apiserver.test.ts': 4,
+  'faults-run.test.ts': 4,
+  'faults-prometheus.test.ts': 3,
+  'faults-temporal.test.ts': 2,
   'e2e-upgrade.test.ts': 5,
   'e2e-operator.test.ts': 5,
   'e2e-durability.test.ts': 5,
@@ -18,6 +23,7 @@ const MINUTES = {
   'activities-kubernetes.test.ts': 1,
   'activities-istioctl.test.ts': 1,
   'activities-backup.test.ts': 0.5,
+  'kube-rate-limit.test.ts': 1,
 };
 const DEFAULT_MINUTES = 3;
 
