@@ -10,6 +10,11 @@ const esm = {
 };
 
 export default {
+  // Balances `--shard` by expected duration (the lab tier runs in parallel labs).
+  testSequencer: '<rootDir>/test/support/lab-sequencer.js',
+  // Tests that spawn the CLI through tsx take seconds on a loaded 2-core machine;
+  // jest's 5 s default turned load into failures. Tests still assert no timings.
+  testTimeout: 30_000,
   projects: [
     { ...esm, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...esm, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'] },

@@ -2,14 +2,17 @@
 // starts. A bad value stops the worker at once with a message naming the
 // variable, rather than failing the first upgrade that needs it.
 //
-//   KUBECONFIG                          the cluster (default ~/.kube/config, then in-cluster)
+//   KUBECONFIG                          the cluster (default ~/.kube/config, then in-cluster:
+//                                       the pod's ServiceAccount, as in deploy/)
 //   ISTIO_CANARY_BACKUP_DIR             where backups go (default ~/.istio-canary/backups)
 //   ISTIO_CANARY_ISTIOCTL_EXTRA_ARGS    JSON array of strings appended to `istioctl install`
 //   ISTIO_CANARY_KUBE_QPS               Kubernetes API requests per second, client-side (default 50)
 //   ISTIO_CANARY_KUBE_BURST             requests allowed at once above that rate (default 100)
 
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { isIPv6 } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { LimitedKubeConfig, WORKER_USER_AGENT } from './kube-client.js';
 
@@ -80,12 +83,46 @@ export function kubeconfigFiles(raw: string | undefined): string[] {
   return (raw ?? '').split(delimiter).filter((file) => file !== '');
 }
 
-export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): { kubeConfig: KubeConfig; kubeconfigPath?: string } {
+/** Where Kubernetes mounts a pod's ServiceAccount token, CA and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * Inside a pod: the API server from KUBERNETES_SERVICE_HOST/PORT, the mounted
+ * CA, and the ServiceAccount token read from its file (client-node re-reads it
+ * every minute, so the kubelet's rotation of the projected token is picked up).
+ * Undefined when not in a pod. istioctl finds the same by itself (client-go's
+ * in-cluster config) when given no kubeconfig.
+ */
+export function inClusterKubeConfig(env: NodeJS.ProcessEnv, serviceAccountDir = SERVICE_ACCOUNT_DIR, into: KubeConfig = new KubeConfig()): KubeConfig | undefined {
+  const host = env['KUBERNETES_SERVICE_HOST'];
+  const port = env['KUBERNETES_SERVICE_PORT'];
+  const tokenFile = join(serviceAccountDir, 'token');
+  if (!host || !port || !existsSync(tokenFile)) return undefined;
+  const namespaceFile = join(serviceAccountDir, 'namespace');
+  const namespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined;
+  into.loadFromOptions({
+    clusters: [{ name: 'in-cluster', server: `https://${isIPv6(host) ? `[${host}]` : host}:${port}`, caFile: join(serviceAccountDir, 'ca.crt'), skipTLSVerify: false }],
+    users: [{ name: 'service-account', authProvider: { name: 'tokenFile', config: { tokenFile } } }],
+    contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'service-account', ...(namespace && { namespace }) }],
+    currentContext: 'in-cluster',
+  });
+  return into;
+}
+
+export interface KubeConfigLocations {
+  home?: string;
+  serviceAccountDir?: string;
+}
+
+/** KUBECONFIG's files, else ~/.kube/config, else the pod's ServiceAccount: kubectl's order. */
+export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env, where: KubeConfigLocations = {}): { kubeConfig: KubeConfig; kubeconfigPath?: string } {
   const kubeConfig = new LimitedKubeConfig({ ...parseKubeRateLimit(env), userAgent: WORKER_USER_AGENT });
   const files = kubeconfigFiles(env['KUBECONFIG']);
+  const homeConfig = join(where.home ?? homedir(), '.kube', 'config');
   try {
     if (files.length === 0) {
-      kubeConfig.loadFromDefault();
+      if (existsSync(homeConfig)) kubeConfig.loadFromFile(homeConfig);
+      else inClusterKubeConfig(env, where.serviceAccountDir, kubeConfig);
     } else {
       // The same merge kubectl and client-node do: the first file's context wins.
       kubeConfig.loadFromFile(files[0]!);
@@ -98,10 +135,9 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): { kubeConf
   } catch (error) {
     throw new ActivitiesConfigError(`cannot load the kubeconfig (${files.join(delimiter) || 'default locations'}): ${(error as Error).message}`);
   }
-  // client-node falls back to http://localhost:8080 when it finds nothing; that is
-  // never a real cluster, so say so at start-up instead of failing every activity.
+  // Found nothing: say so at start-up instead of failing every activity.
   const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster?.server || (files.length === 0 && cluster.server === 'http://localhost:8080')) {
+  if (!cluster?.server) {
     throw new ActivitiesConfigError('no Kubernetes cluster configured: set KUBECONFIG, create ~/.kube/config, or run inside a cluster with a ServiceAccount');
   }
   // istioctl takes one --kubeconfig; with a list it reads KUBECONFIG itself, as kubectl does.

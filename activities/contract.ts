@@ -3,7 +3,7 @@
 // doubles of this same interface. Every function converges to a target state, so
 // a retry after a crash is harmless. Inputs and outputs are plain JSON.
 
-import type { MetricSpec, WorkloadKind } from '../plan/types.js';
+import type { MetricSpec, NotificationEvent, NotificationTarget, WorkloadKind } from '../plan/types.js';
 
 /** Istio-relevant namespace labels; null means "label absent". */
 export interface InjectionLabels {
@@ -94,6 +94,28 @@ export interface GateScope {
   traffic?: 'served' | 'ingress';
 }
 
+/** What happened, as the workflow tells it; the notifier turns it into a chat message. Never holds a secret. */
+export interface NotificationNotice {
+  event: NotificationEvent;
+  cluster: string;
+  plan: string;
+  workflowId: string;
+  version: string;
+  targetRevision: string;
+  /** Known once preflight has detected it. */
+  sourceRevision?: string;
+  /** One line: what happened. */
+  summary: string;
+  /** Further facts, label -> value, shown in order (e.g. the command that answers an approval). */
+  facts: Array<{ label: string; value: string; /** Shown as code: a command to copy. */ code?: boolean }>;
+}
+
+/** A notification target that cannot be used, named by where its URL should come from (never by the URL). */
+export interface NotificationTargetProblem {
+  target: string;
+  problem: string;
+}
+
 export interface UpgradeActivities {
   // --- Kubernetes ---
   /** Reachability and version of the API server. */
@@ -135,6 +157,12 @@ export interface UpgradeActivities {
   checkPrometheus(input: { url: string }): Promise<{ version: string }>;
   /** One sample per metric; query failures are data (MetricSample.error), never thrown. */
   measureGate(input: GateScope): Promise<MetricSample[]>;
+
+  // --- Notifications (Slack-compatible incoming webhooks) ---
+  /** Resolves every target's URL on the worker without sending anything; returns what is wrong with each. */
+  checkNotificationTargets(input: { targets: NotificationTarget[] }): Promise<NotificationTargetProblem[]>;
+  /** Posts one message to one target; 4xx (but 429) fails for good, other failures are retried. */
+  sendNotification(input: { target: NotificationTarget; notice: NotificationNotice }): Promise<{ status: number }>;
 }
 
 /** Error types the activities throw as non-retryable: retrying cannot help. */

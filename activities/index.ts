@@ -6,6 +6,7 @@ import type { ActivitiesOptions } from './config.js';
 import type { UpgradeActivities } from './contract.js';
 import { createIstioctlActivities } from './istioctl.js';
 import { createKubernetesActivities } from './kubernetes.js';
+import { createNotificationActivities } from './notifications.js';
 import { createPrometheusActivities } from './prometheus.js';
 
 export function createActivities(options: ActivitiesOptions): UpgradeActivities {
@@ -17,6 +18,7 @@ export function createActivities(options: ActivitiesOptions): UpgradeActivities 
       ...(options.extraInstallArgs && { extraInstallArgs: options.extraInstallArgs }),
     }),
     ...createPrometheusActivities(),
+    ...createNotificationActivities(),
   };
 }
 

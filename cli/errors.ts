@@ -32,8 +32,8 @@ export function explainError(err: unknown, target?: TargetRef): ExplainedError {
   if (err instanceof CliError) return { line: err.message, exitCode: err.exitCode };
   if (err instanceof TemporalUnreachableError) return { line: err.message, exitCode: ExitCode.Crashed };
   if (err instanceof TemporalConfigError) return { line: err.message, exitCode: ExitCode.Refused };
-  // Matched by name: importing activities/config.ts would load the Kubernetes client into every command.
-  if (err instanceof Error && err.name === 'ActivitiesConfigError') return { line: err.message, exitCode: ExitCode.Refused };
+  // Matched by name: importing activities/config.ts (or the worker's metrics) would load the Kubernetes client (or the SDK runtime) into every command.
+  if (err instanceof Error && (err.name === 'ActivitiesConfigError' || err.name === 'MetricsAddressError')) return { line: err.message, exitCode: ExitCode.Refused };
   if (err instanceof NamespaceNotFoundError) {
     const where = target ? ` on Temporal at ${target.address}` : '';
     return { line: `namespace ${err.namespace} not found${where} (set TEMPORAL_NAMESPACE or the profile's namespace)`, exitCode: ExitCode.Refused };

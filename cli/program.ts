@@ -11,6 +11,7 @@ import { registerPauseCommand } from './commands/pause.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerRejectCommand } from './commands/reject.js';
 import { registerResumeCommand } from './commands/resume.js';
+import { registerSchemaCommand } from './commands/schema.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerWatchCommand } from './commands/watch.js';
@@ -47,6 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
 
   for (const register of [
     registerPlanCommand,
+    registerSchemaCommand,
     registerStartCommand,
     registerStatusCommand,
     registerWatchCommand,

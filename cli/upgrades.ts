@@ -6,7 +6,7 @@ import type { WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowHandl
 import { statusQuery, TASK_QUEUE, upgradeWorkflowId, WORKFLOW_TYPE, type UpgradeStatus } from '../workflows/messages.js';
 import { ClusterAttr, PhaseAttr, SourceRevisionAttr, TargetRevisionAttr } from '../workflows/search-attributes.js';
 import type { TemporalSession } from './context.js';
-import { CliError, refused } from './errors.js';
+import { CliError, refused, rootMessage } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { UpgradeListRow } from './format/list.js';
 
@@ -16,6 +16,8 @@ export const WORKER_ANSWER_TIMEOUT_MS = 15_000;
 export interface UpgradeSelector {
   cluster?: string;
   id?: string;
+  /** One run of the workflow id (an earlier upgrade of the same cluster); default the latest. */
+  runId?: string;
 }
 
 export interface FoundUpgrade {
@@ -35,11 +37,14 @@ export function selectedWorkflowId(selector: UpgradeSelector): string | undefine
 export async function findUpgrade(session: TemporalSession, selector: UpgradeSelector): Promise<FoundUpgrade> {
   const workflowId = selectedWorkflowId(selector) ?? (await onlyRunningUpgrade(session));
   // Without a run id the handle follows the latest run, so a re-started upgrade is found.
-  const handle = session.client.workflow.getHandle(workflowId);
+  const handle = session.client.workflow.getHandle(workflowId, selector.runId);
   try {
     return { workflowId, handle, description: await handle.describe() };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw noSuchUpgrade(workflowId, session);
+    if (err instanceof WorkflowNotFoundError) {
+      if (selector.runId) throw refused(`no run ${selector.runId} of upgrade ${workflowId} found in namespace ${session.target.namespace} (see: istio-canary list --all)`);
+      throw noSuchUpgrade(workflowId, session);
+    }
     throw err;
   }
 }
@@ -68,7 +73,8 @@ export async function withWorkerDeadline<T>(session: TemporalSession, what: stri
   try {
     return await session.connection.withDeadline(deadline, call);
   } catch (err) {
-    if (Date.now() < deadline) throw err;
+    // The server answers at once, instead of waiting, when no worker polled the queue lately.
+    if (Date.now() < deadline && !/no poller seen for task queue/i.test(rootMessage(err))) throw err;
     throw new CliError(
       `no worker answered ${what} within ${WORKER_ANSWER_TIMEOUT_MS / 1000}s: is \`istio-canary worker\` running ` +
         `on task queue ${TASK_QUEUE} in namespace ${session.target.namespace}?`,

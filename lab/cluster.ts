@@ -20,8 +20,10 @@ export const POD_CIDR = '127.1.0.0/16';
 export const NODE_IP = '127.0.0.1';
 
 /**
- * Benchmarks only (LAB_KUBE_AUDIT=1): the apiserver writes one audit line per
- * request with its user agent, so requests can be counted per client.
+ * With LAB_KUBE_AUDIT=1 the API server logs every request (who, user agent,
+ * verb, resource) here: how deploy/'s RBAC rules were derived from what the
+ * worker and istioctl really call (docs/deploy.md), and how the benchmarks
+ * count requests per client (docs/benchmarks.md).
  */
 export function auditLogPath(paths: LabPaths): string {
   return join(paths.kwokWorkdir, 'clusters', CLUSTER_NAME, 'logs', 'audit.log');
@@ -40,13 +42,16 @@ kind: KwokctlConfiguration
 options:
   runtime: binary
   bindAddress: 127.0.0.1
-  kubeApiserverBinary: ${tool('kube-apiserver')}
+  # RBAC enforced (kwokctl's default with a secure port, stated so it stays so):
+  # the lab's worker runs as deploy/'s ServiceAccount and must be held to its rules.
+  kubeAuthorization: true
+${auditPolicy ? `  kubeAuditPolicy: ${auditPolicy}\n` : ''}  kubeApiserverBinary: ${tool('kube-apiserver')}
   kubeControllerManagerBinary: ${tool('kube-controller-manager')}
   kubeSchedulerBinary: ${tool('kube-scheduler')}
   kubectlBinary: ${tool('kubectl')}
   kwokControllerBinary: ${tool('kwok')}
   etcdBinary: ${tool('etcd')}
-${auditPolicy ? `  kubeAuditPolicy: ${auditPolicy}\n` : ''}  # Short, local heartbeats: the lab is small and everything is on one machine.
+  # Short, local heartbeats: the lab is small and everything is on one machine.
   heartbeatFactor: 1
 componentsPatches:
   # kwokctl's binary runtime passes an empty --node-ip; nodes must report 127.0.0.1.

@@ -13,6 +13,7 @@ import { labPaths, REPO_ROOT, tool, type LabPaths } from './paths.js';
 import { isAlive, logFile, pidOf, startDetached, stopProcess, waitFor } from './processes.js';
 import { prometheusStatus, startPrometheus, stopPrometheus } from './prometheus.js';
 import { meshVersions, type MeshVersions } from './versions.js';
+import { applyWorkerIdentity, writeWorkerKubeconfig } from './worker-identity.js';
 
 /**
  * Fixed ports, so the UI and Prometheus are where a person expects them; a
@@ -26,8 +27,12 @@ export function labPorts(env: NodeJS.ProcessEnv = process.env) {
     prometheus: Number(env.LAB_PROMETHEUS_PORT ?? 9090),
     injector: Number(env.LAB_INJECTOR_PORT ?? 15017),
     traffic: Number(env.LAB_TRAFFIC_PORT ?? 15090),
+    workerMetrics: Number(env.LAB_WORKER_METRICS_PORT ?? 9464),
   };
 }
+
+/** The Prometheus job that scrapes the lab worker (the dashboard and alerts select it). */
+export const WORKER_METRICS_JOB = 'istio-canary-worker';
 
 /** The tag most of the fleet's `istio.io/rev` labels name, besides `default`. */
 export const LAB_TAG = 'prod-stable';
@@ -91,7 +96,7 @@ export async function labUp(log: (line: string) => void = (l) => process.stderr.
 
   // Ports are fixed: one taken by something else must stop the lab here, before a
   // health check mistakes that process for ours.
-  const owned = { injector: 'injector', traffic: 'traffic', temporal: 'temporal', temporalUi: 'temporal' } as const;
+  const owned = { injector: 'injector', traffic: 'traffic', temporal: 'temporal', temporalUi: 'temporal', workerMetrics: 'worker' } as const;
   for (const [key, name] of Object.entries(owned) as Array<[keyof typeof owned, string]>) {
     if (!pidOf(paths, name) && !(await portFree(ports[key]))) {
       throw new Error(`port ${ports[key]} (${name}) is in use by another process; stop it or set LAB_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_PORT`);
@@ -129,6 +134,11 @@ export async function labUp(log: (line: string) => void = (l) => process.stderr.
     await kubectl(paths, ['apply', '-f', '-'], gatewayManifest(oldRevision));
   }
 
+  // The worker's identity from deploy/ (it runs as that ServiceAccount, held to its RBAC);
+  // after Istio, because its Role lives in istio-system.
+  await applyWorkerIdentity(paths);
+  await writeWorkerKubeconfig(paths);
+
   // The overlay an upgrade to istioctl's own version installs with (plan target.overlay)
   writeOverlay(paths, info.versions.newVersion, info.versions.newRevision, injector);
 
@@ -139,7 +149,13 @@ export async function labUp(log: (line: string) => void = (l) => process.stderr.
   // Mesh traffic and Prometheus
   startDetached(paths, 'traffic', tsx, [join(REPO_ROOT, 'lab/traffic/main.ts'), '--port', String(ports.traffic), '--kubeconfig', paths.kubeconfig], nodeEnv());
   await waitFor('the traffic simulator', () => httpOk(`${info.trafficUrl}/state`), 60_000, logFile(paths, 'traffic'));
-  await startPrometheus({ stateDir: paths.prometheus, port: ports.prometheus, targets: [`127.0.0.1:${ports.traffic}`] });
+  await startPrometheus({
+    stateDir: paths.prometheus,
+    port: ports.prometheus,
+    targets: [`127.0.0.1:${ports.traffic}`],
+    // The lab worker's /metrics (lab/worker.ts); down until a worker runs.
+    extraJobs: [{ jobName: WORKER_METRICS_JOB, targets: [`127.0.0.1:${ports.workerMetrics}`] }],
+  });
 
   // Temporal dev server with the UI and the project's search attributes
   startDetached(paths, 'temporal', tool('temporal'), [
@@ -195,7 +211,7 @@ export async function labStatus(): Promise<LabStatus[]> {
   const prom = await prometheusStatus({ stateDir: paths.prometheus });
   rows.push({ component: 'prometheus', running: prom.running, detail: prom.running ? `${info.prometheusUrl} (pid ${prom.pid})` : 'not running' });
   const worker = pidOf(paths, 'worker');
-  rows.push({ component: 'worker', running: !!worker, detail: worker ? `pid ${worker}, log ${logFile(paths, 'worker')}` : 'not running (the demo starts one; or `npm run worker` with `lab env`)' });
+  rows.push({ component: 'worker', running: !!worker, detail: worker ? `pid ${worker}, log ${logFile(paths, 'worker')}, metrics http://127.0.0.1:${labPorts().workerMetrics}/metrics` : 'not running (the demo starts one; or `npm run worker` with `lab env`)' });
   return rows;
 }
 

@@ -10,6 +10,8 @@ export function labPaths(root = process.env.ISTIO_CANARY_LAB_DIR || join(REPO_RO
   return {
     root,
     kubeconfig: join(root, 'kubeconfig'),
+    /** The worker's own: deploy/'s ServiceAccount, with a TokenRequest token (lab/worker-identity.ts). */
+    workerKubeconfig: join(root, 'worker-kubeconfig'),
     kwokWorkdir: join(root, 'kwok'),
     logs: join(root, 'logs'),
     pids: join(root, 'pids'),

@@ -44,6 +44,8 @@ export interface PrometheusConfigOptions {
   targets: readonly string[];
   /** Default `lab`. */
   jobName?: string;
+  /** More jobs, each with its own `127.0.0.1:<port>` targets (e.g. the worker's /metrics). */
+  extraJobs?: ReadonlyArray<{ jobName: string; targets: readonly string[] }>;
 }
 
 function assertLoopbackTargets(targets: readonly string[]): void {
@@ -58,13 +60,16 @@ function assertLoopbackTargets(targets: readonly string[]): void {
 }
 
 /** The config text: 1 s scrapes of static loopback targets, nothing else (no service discovery, no remote write). */
-export function renderPrometheusConfig({ targets, jobName = 'lab' }: PrometheusConfigOptions): string {
-  assertLoopbackTargets(targets);
-  if (!/^[a-zA-Z_][a-zA-Z0-9_-]*$/.test(jobName)) throw new Error(`job name ${JSON.stringify(jobName)} is not valid`);
+export function renderPrometheusConfig({ targets, jobName = 'lab', extraJobs = [] }: PrometheusConfigOptions): string {
+  const jobs = [{ jobName, targets }, ...extraJobs];
+  for (const job of jobs) {
+    assertLoopbackTargets(job.targets);
+    if (!/^[a-zA-Z_][a-zA-Z0-9_-]*$/.test(job.jobName)) throw new Error(`job name ${JSON.stringify(job.jobName)} is not valid`);
+  }
   // JSON is YAML, and quotes every value.
   const config = {
     global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-    scrape_configs: [{ job_name: jobName, static_configs: [{ targets: [...targets] }] }],
+    scrape_configs: jobs.map((job) => ({ job_name: job.jobName, static_configs: [{ targets: [...job.targets] }] })),
   };
   return `# Written by lab/prometheus.ts; rewritten on every start.\n${JSON.stringify(config, null, 2)}\n`;
 }

@@ -1,12 +1,14 @@
 // The lab's worker: `istio-canary worker` as a detached lab process named
 // 'worker' (pid file .lab/pids/worker.pid, log .lab/logs/worker.log), with the
-// lab's environment (KUBECONFIG, TEMPORAL_ADDRESS, backup dir, tools on PATH),
+// lab's environment (TEMPORAL_ADDRESS, backup dir, tools on PATH) and as
+// deploy/'s ServiceAccount (KUBECONFIG: the lab's worker kubeconfig),
 // so it outlives the demo that starts it and `lab down` stops it with the rest.
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { labEnv, labInfo } from './lab.js';
+import { labEnv, labInfo, labPorts } from './lab.js';
 import { labPaths, REPO_ROOT, type LabPaths } from './paths.js';
 import { isAlive, logFile, pidOf, startDetached, stopProcess, waitFor } from './processes.js';
+import { refreshWorkerKubeconfig } from './worker-identity.js';
 
 export const WORKER_PROCESS = 'worker';
 /** The line `istio-canary worker` prints once it polls the task queue. */
@@ -19,9 +21,14 @@ export interface LabWorker {
   started: boolean;
 }
 
-/** The environment the lab's worker runs with: this process's, pointed at the lab. */
+/**
+ * The environment the lab's worker runs with: this process's, pointed at the
+ * lab, its Kubernetes calls and istioctl's made as the worker's ServiceAccount.
+ */
 export function labWorkerEnv(paths: LabPaths = labPaths()): NodeJS.ProcessEnv {
-  return { ...process.env, ...labEnv(labInfo(paths)) };
+  // Its /metrics, where the lab's Prometheus scrapes it.
+  const metrics = `127.0.0.1:${labPorts().workerMetrics}`;
+  return { ...process.env, ...labEnv(labInfo(paths)), KUBECONFIG: paths.workerKubeconfig, ISTIO_CANARY_METRICS_ADDRESS: metrics };
 }
 
 /**
@@ -36,6 +43,7 @@ export async function startLabWorker(options: { timeoutMs?: number; paths?: LabP
 
   // Only what this start writes counts: the log is appended to across restarts.
   const offset = existsSync(log) ? statSync(log).size : 0;
+  await refreshWorkerKubeconfig(paths); // a fresh token for the whole life of this worker
   const tsx = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
   // Under a small bash that notes how the worker ended: a crash (a signal, a
   // native fault) otherwise leaves nothing in the log. A stop by `lab down`

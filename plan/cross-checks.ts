@@ -26,6 +26,7 @@ export function crossFieldProblems(document: PlanDocument): FieldProblem[] {
     ...duplicates(listed(document.spec.rollout.kinds, ['spec', 'rollout', 'kinds']), 'workload kind'),
     ...duplicates(listed(document.spec.finalize.moveTags, ['spec', 'finalize', 'moveTags']), 'tag'),
     ...duplicates(listed(document.spec.approval.approvers, ['spec', 'approval', 'approvers']), 'approver'),
+    ...duplicates(document.spec.notifications.map((target, i) => [target.name, ['spec', 'notifications', i, 'name']]), 'notification name'),
   ];
 }
 

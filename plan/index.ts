@@ -2,7 +2,20 @@
 // file (it pulls in zod and yaml); it imports the pure files directly: types, duration, names,
 // waves, steps.
 
-export type { MetricSpec, MetricType, GateSpec, PlanError, PlanResult, ResolvedPlan, WaveSpec, WorkloadKind } from './types.js';
+export type {
+  MetricSpec,
+  MetricType,
+  GateSpec,
+  NotificationEvent,
+  NotificationTarget,
+  PlanError,
+  PlanResult,
+  ResolvedPlan,
+  SecretSource,
+  WaveSpec,
+  WorkloadKind,
+} from './types.js';
+export { NOTIFICATION_EVENTS } from './types.js';
 export { parsePlan, validatePlan } from './validate.js';
 export { planJsonSchema } from './json-schema.js';
 export { API_VERSION, KIND } from './schema.js';

@@ -4,7 +4,7 @@
 import { parseDuration } from './duration.js';
 import { deriveRevision } from './names.js';
 import type { PlanDocument } from './schema.js';
-import type { MetricSpec, ResolvedPlan, WaveSpec } from './types.js';
+import type { MetricSpec, NotificationTarget, ResolvedPlan, WaveSpec } from './types.js';
 
 export function resolvePlan(document: PlanDocument): ResolvedPlan {
   const { spec } = document;
@@ -57,5 +57,15 @@ export function resolvePlan(document: PlanDocument): ResolvedPlan {
     },
     rollback: { uninstallCanary: spec.rollback.uninstallCanary },
     prometheus: { url: spec.prometheus.url },
+    ...(spec.notifications.length === 0 ? {} : { notifications: spec.notifications.map(resolveNotification) }),
+  };
+}
+
+function resolveNotification(target: PlanDocument['spec']['notifications'][number]): NotificationTarget {
+  const { env, file } = target.webhook.urlFrom;
+  return {
+    name: target.name,
+    events: [...new Set(target.events)],
+    webhook: { urlFrom: env === undefined ? { file: file ?? '' } : { env } },
   };
 }

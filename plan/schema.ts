@@ -13,6 +13,7 @@ import {
   revisionProblem,
   VERSION_PATTERN,
 } from './names.js';
+import { NOTIFICATION_EVENTS } from './types.js';
 
 export const API_VERSION = 'istio-canary/v1';
 export const KIND = 'UpgradePlan';
@@ -141,6 +142,43 @@ const wave = strictObject({
   approval: z.enum(['required', 'none']).default('none'),
 });
 
+// Webhook URLs carry their credential in the path, and the plan travels through workflow history
+// and the UI: the plan only says where the worker finds the URL.
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const secretSource = strictObject({
+  env: z
+    .string()
+    .regex(ENV_NAME_PATTERN, 'must be an environment variable name: letters, digits and _, not starting with a digit')
+    .optional()
+    .describe("Environment variable in the worker's environment that holds the URL."),
+  file: plainPath()
+    .refine((path) => path.startsWith('/'), "must be an absolute path: it is read on the worker, whatever its working directory")
+    .optional()
+    .describe('File on the worker (e.g. a mounted Secret) that holds the URL.'),
+}).refine((source) => (source.env === undefined) !== (source.file === undefined), 'needs exactly one of env or file');
+
+const webhook = z.strictObject(
+  { urlFrom: secretSource },
+  {
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return undefined;
+      return issue.keys.includes('url')
+        ? 'must not hold the URL: it is a secret and the plan is stored in the workflow history; use urlFrom: { env: NAME } or { file: /path }'
+        : 'unknown field (allowed here: urlFrom)';
+    },
+  },
+);
+
+const notification = strictObject({
+  name: dnsLabel(),
+  events: z
+    .array(z.enum(NOTIFICATION_EVENTS))
+    .min(1, 'must list at least one event (or leave events out for all of them)')
+    .default([...NOTIFICATION_EVENTS])
+    .describe('Defaults to every event.'),
+  webhook,
+});
+
 const spec = strictObject({
   cluster: dnsLabel().describe('One upgrade runs per cluster at a time.'),
   target: strictObject({
@@ -199,6 +237,7 @@ const spec = strictObject({
   prometheus: strictObject({
     url: prometheusUrl(),
   }),
+  notifications: z.array(notification).default([]).describe('Slack-compatible incoming webhooks told about the upgrade.'),
 });
 
 export const planSchema = strictObject({

@@ -2,10 +2,10 @@
 // static summary. Pure: no Node built-ins, no zod.
 
 import { formatDuration } from './duration.js';
-import type { GateSpec, MetricSpec, ResolvedPlan, WaveSpec } from './types.js';
+import { NOTIFICATION_EVENTS, type GateSpec, type MetricSpec, type NotificationTarget, type ResolvedPlan, type WaveSpec } from './types.js';
 
 export interface PlanStep {
-  /** Stable id: preflight, backup, install, canary, approval, wave:<name>, gateways, finalize, rollback. */
+  /** Stable id: preflight, backup, install, canary, approval, wave:<name>, gateways, finalize, rollback, notifications. */
   step: string;
   title: string;
   details: string[];
@@ -35,6 +35,7 @@ export function describePlan(plan: ResolvedPlan): PlanStep[] {
     ...gatewaySteps(plan),
     finalizeStep(plan, source),
     rollbackStep(plan, target, source),
+    ...notificationSteps(plan.notifications ?? []),
   ];
 }
 
@@ -58,6 +59,9 @@ function preflightStep(plan: ResolvedPlan): PlanStep {
         : `source revision ${plan.source.revision} is installed`,
       `namespaces exist: ${explicit.join(', ')}`,
       `Prometheus answers at ${plan.prometheus.url} and the canary namespaces have traffic to judge`,
+      ...(plan.notifications?.length
+        ? [`the webhook URL of every notification target resolves on the worker (nothing is sent): ${plan.notifications.map((t) => t.name).join(', ')}`]
+        : []),
     ],
   };
 }
@@ -184,4 +188,20 @@ function rollbackStep(plan: ResolvedPlan, target: string, source: string): PlanS
       plan.rollback.uninstallCanary ? `uninstall the canary revision ${target}` : `keep the canary revision ${target} installed`,
     ],
   };
+}
+
+/** Not a step of the runbook but beside all of them: who hears about what. */
+function notificationSteps(targets: NotificationTarget[]): PlanStep[] {
+  if (targets.length === 0) return [];
+  return [
+    {
+      step: 'notifications',
+      title: 'Notifications (sent beside the upgrade, never holding it)',
+      details: targets.map((target) => {
+        const events = target.events.length === NOTIFICATION_EVENTS.length ? 'every event' : target.events.join(', ');
+        const from = 'env' in target.webhook.urlFrom ? `environment variable ${target.webhook.urlFrom.env}` : `file ${target.webhook.urlFrom.file}`;
+        return `${target.name}: ${events}; webhook URL from ${from} on the worker`;
+      }),
+    },
+  ];
 }

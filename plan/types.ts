@@ -40,6 +40,30 @@ export interface WaveSpec {
   approval: 'required' | 'none';
 }
 
+/** What an operator can be told about, in the order an upgrade reaches them. */
+export const NOTIFICATION_EVENTS = [
+  'started',
+  'approval-needed',
+  'paused',
+  'wave-done',
+  'gate-failed',
+  'rolled-back',
+  'aborted',
+  'failed',
+  'finished',
+] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+/** Where a webhook URL comes from on the worker. The URL itself is a secret and never enters the plan. */
+export type SecretSource = { env: string } | { file: string };
+
+/** A Slack-compatible incoming webhook and the events it receives. */
+export interface NotificationTarget {
+  name: string;
+  events: NotificationEvent[];
+  webhook: { urlFrom: SecretSource };
+}
+
 export interface ResolvedPlan {
   name: string;
   cluster: string;
@@ -86,6 +110,8 @@ export interface ResolvedPlan {
     uninstallCanary: boolean;
   };
   prometheus: { url: string };
+  /** Omitted when the plan has none (and in runs started before notifications existed). */
+  notifications?: NotificationTarget[];
 }
 
 /** One validation problem, always naming the field. */

@@ -8,11 +8,14 @@ import { loadActivitiesConfig } from '../activities/config.js';
 import { TASK_QUEUE } from '../workflows/messages.js';
 import { bundleUpgradeWorkflows } from './bundle.js';
 import { connectTemporal, loadTemporalTarget } from './connection.js';
+import { enableWorkerMetrics, metricsAddress } from './metrics.js';
 
 export interface RunWorkerOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the readiness line goes. */
   log?: (line: string) => void;
+  /** `ip:port` for /metrics; default ISTIO_CANARY_METRICS_ADDRESS; neither: no endpoint. */
+  metricsAddress?: string;
 }
 
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
@@ -21,7 +24,10 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const target = loadTemporalTarget(env);
   // Check the configuration and connect before bundling, so a bad setting or an
   // unreachable server is reported at once.
+  const metricsAt = metricsAddress(options.metricsAddress, env);
   const activities = createActivities(loadActivitiesConfig(env));
+  // The SDK runtime (which serves /metrics) must exist before the first connection.
+  const metrics = metricsAt ? enableWorkerMetrics(metricsAt) : undefined;
   const connection = await connectTemporal(target);
   try {
     const worker = await Worker.create({
@@ -31,11 +37,17 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       // Webpack's module listing is noise for an operator; warnings and errors still show.
       workflowBundle: await bundleUpgradeWorkflows({ logger: new DefaultLogger('WARN') }),
       activities,
+      ...(metrics ? { interceptors: metrics.interceptors } : {}),
     });
-    log(`worker ready: polling task queue ${TASK_QUEUE} at ${target.address} (namespace ${target.namespace})`);
-    await worker.run();
+    metrics?.watchUpgrades(connection, target.namespace, log);
+    // run() registers its shutdown callback before its first await: a SIGTERM
+    // right after the ready line then stops the worker instead of being lost.
+    const running = worker.run();
+    log(`worker ready: polling task queue ${TASK_QUEUE} at ${target.address} (namespace ${target.namespace})${metrics ? `; metrics on http://${metrics.address}/metrics` : ''}`);
+    await running;
     log('worker stopped');
   } finally {
+    await metrics?.stop();
     await connection.close();
   }
 }

@@ -18,8 +18,12 @@ export const CLUSTER_CALL: ActivityOptions = {
 /** Preflight reads: an unreachable cluster should fail the run in minutes, not wait out an outage. */
 export const PREFLIGHT_CALL: ActivityOptions = { ...CLUSTER_CALL, scheduleToCloseTimeout: '2 minutes' };
 
-/** Backup lists 13 kinds across the whole cluster; a large mesh takes minutes. */
-export const BACKUP_CALL: ActivityOptions = { ...CLUSTER_CALL, startToCloseTimeout: '10 minutes', scheduleToCloseTimeout: '30 minutes' };
+/**
+ * Backup lists 13 kinds across the whole cluster; a large mesh takes minutes.
+ * It heartbeats after each kind, so a worker that dies mid-backup is noticed in
+ * a minute rather than at the 10-minute limit.
+ */
+export const BACKUP_CALL: ActivityOptions = { ...CLUSTER_CALL, startToCloseTimeout: '10 minutes', scheduleToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute' };
 
 /** istioctl install/uninstall/tag: minutes, retried a few times; the activity heartbeats every 10 s, so a dead worker is noticed in a minute. */
 export const ISTIOCTL_CALL: ActivityOptions = {
@@ -29,15 +33,26 @@ export const ISTIOCTL_CALL: ActivityOptions = {
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4, nonRetryableErrorTypes: permanent },
 };
 
-/** Long waits (rollouts, istiod readiness) heartbeat so a dead worker is noticed quickly. */
+/** How long a wait rides out failed attempts (an API server outage) before the run gives up on it. */
+const WAIT_OUTAGE_BUDGET_MS = 10 * 60_000;
+
+/**
+ * Long waits (rollouts, istiod readiness) heartbeat so a dead worker is noticed
+ * quickly. Retried by time, not by count: an API server that is down refuses
+ * each attempt at once, and a limit of five attempts (2+4+8+16 s apart) is
+ * used up by 30 s of outage. The wait keeps its own progress clock across
+ * attempts (heartbeat details), so retrying never extends the progress deadline.
+ */
 export function waitCall(deadlineMs: number): ActivityOptions {
   return {
     startToCloseTimeout: deadlineMs + 120_000,
+    scheduleToCloseTimeout: deadlineMs + 120_000 + WAIT_OUTAGE_BUDGET_MS,
     heartbeatTimeout: '30 seconds',
     cancellationType: ActivityCancellationType.TRY_CANCEL,
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: permanent },
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: permanent },
   };
 }
+
 
 /** Prometheus queries: query failures come back as data, so few retries are needed. */
 export const METRICS_CALL: ActivityOptions = {

@@ -14,6 +14,7 @@ import {
   type ActorInput,
   type UpdateAck,
 } from './messages.js';
+import { updateInputProblems } from './operator-input.js';
 import type { UpgradeState } from './state.js';
 
 export interface ApprovalAnswer {
@@ -66,8 +67,7 @@ export class Control {
       },
       {
         validator: (input) => {
-          requireActor(input);
-          if (typeof input.rollback !== 'boolean') throw new Error('abort needs rollback: true or false');
+          requireValidInput(input, { rollback: true });
           this.requireRunning('abort');
           if (this.abortRequest) throw new Error('an abort is already in progress');
           if (input.rollback && this.pointOfNoReturn) {
@@ -86,7 +86,7 @@ export class Control {
       },
       {
         validator: (input) => {
-          requireActor(input);
+          requireValidInput(input);
           this.requireRunning('pause');
           if (state.status.paused) throw new Error('the upgrade is already paused');
         },
@@ -103,7 +103,7 @@ export class Control {
       },
       {
         validator: (input) => {
-          requireActor(input);
+          requireValidInput(input);
           this.requireRunning('resume');
           if (!state.status.paused && state.status.waitingFor?.kind !== 'resume') {
             throw new Error(`nothing to resume: the upgrade is not paused (phase ${state.status.phase})`);
@@ -121,14 +121,15 @@ export class Control {
   }
 
   private validateApproval(input: ActorInput): void {
-    requireActor(input);
+    requireValidInput(input);
+    // Who may decide comes first: someone outside the allow-list gets that answer whatever the phase.
+    const approvers = this.state.plan.approval.approvers;
+    if (approvers.length && !approvers.includes(input.by)) {
+      throw new Error(`by: ${input.by} is not an approver of this plan (spec.approval.approvers: ${approvers.join(', ')})`);
+    }
     const waiting = this.state.status.waitingFor;
     if (waiting?.kind !== 'approval' || this.approvalAnswer) {
       throw new Error(`nothing is waiting for approval (phase ${this.state.status.phase}: ${this.state.status.step})`);
-    }
-    const approvers = this.state.plan.approval.approvers;
-    if (approvers.length && !approvers.includes(input.by)) {
-      throw new Error(`${input.by} is not an approver of this plan (approvers: ${approvers.join(', ')})`);
     }
   }
 
@@ -143,9 +144,10 @@ export class Control {
   }
 }
 
-function requireActor(input: ActorInput | undefined): void {
-  if (!input || typeof input.by !== 'string' || !input.by.trim()) throw new Error('who is acting must be given (by)');
-  if (input.reason !== undefined && typeof input.reason !== 'string') throw new Error('reason must be a string');
+/** Refuses a payload of the wrong shape, naming each field; it may come from any Temporal client, not only the CLI. */
+function requireValidInput(input: unknown, extra: { rollback?: boolean } = {}): void {
+  const problems = updateInputProblems(input, extra);
+  if (problems.length) throw new Error(problems.join('; '));
 }
 
 function reasonOf(input: ActorInput): string {

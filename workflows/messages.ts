@@ -83,6 +83,22 @@ export interface Decision {
   reason: string;
   /** What the decision applied to, e.g. 'promotion', 'wave rest', 'canary gate'. */
   subject?: string;
+  /** For a gate decision: the numbers of every check it was judged on. */
+  evidence?: GateEvidence[];
+}
+
+/** One metric of one gate check, as kept with the decision it led to. */
+export interface GateEvidence {
+  stage: string;
+  /** The check's index inside its soak (1-based). */
+  check: number;
+  at: string;
+  metric: string;
+  phase: MeasurementPhase;
+  value: number | null;
+  requests: number | null;
+  threshold: string;
+  reason: string;
 }
 
 export interface StepTiming {
@@ -102,6 +118,8 @@ export interface UpgradeResult {
   /** Gate checks, measurements and decisions that led to the outcome. */
   evidence: GateCheck[];
   rollbackErrors: string[];
+  /** Every decision of the run, in order: start, gates (with their numbers), approvals, rejections, aborts, rollback. */
+  decisions: Decision[];
 }
 
 export interface UpgradeStatus {

@@ -2,8 +2,8 @@
 // with the undo that puts it back exactly as it was. A namespace moves in its own
 // child workflow (workflows/namespace.ts); this run only starts it, marks the
 // namespace around it and keeps the undo, a few history events per namespace.
-import { executeChild, isCancellation, rootCause, workflowInfo } from '@temporalio/workflow';
-import type { InjectionLabels, WorkloadRef } from '../activities/contract.js';
+import { ApplicationFailure, executeChild, isCancellation, rootCause, workflowInfo } from '@temporalio/workflow';
+import { PermanentErrors, type InjectionLabels, type WorkloadRef } from '../activities/contract.js';
 import { effectiveRevision, injectionLabelsFor } from '../mesh/revisions.js';
 import { call, CLUSTER_CALL, waitCall } from './activities.js';
 import { migrateNamespace as migrateNamespaceChild, restoreNamespace as restoreNamespaceChild, type NamespaceMoveInput } from './namespace.js';
@@ -47,9 +47,23 @@ async function restoreNamespace(run: Run, namespace: string, labels: InjectionLa
   const entry = run.state.namespace(namespace);
   const revision = effectiveRevision(labels, run.meshBefore.tags) ?? run.sourceRevision;
   run.state.markNamespace(namespace, 'rolling-back');
-  const restored = await moveInChild(run, 'restore', namespace, { labels, revision, labelsBefore: labels });
-  entry.revisionAfter = revision;
-  run.state.markNamespace(namespace, 'restored', restored.restarted ? `${restored.restarted} workloads restarted` : 'labels restored; no pod had left its revision');
+  try {
+    const restored = await moveInChild(run, 'restore', namespace, { labels, revision, labelsBefore: labels });
+    entry.revisionAfter = revision;
+    run.state.markNamespace(namespace, 'restored', restored.restarted ? `${restored.restarted} workloads restarted` : 'labels restored; no pod had left its revision');
+  } catch (err) {
+    // Someone deleted the namespace during the upgrade: there is nothing left to
+    // restore, and the rest of the rollback is still complete. Said, not hidden.
+    if (!isNamespaceGone(err)) throw err;
+    run.state.markNamespace(namespace, 'failed', 'deleted during the upgrade: nothing to restore');
+  }
+}
+
+function isNamespaceGone(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type === PermanentErrors.NamespaceNotFound) return true;
+  }
+  return false;
 }
 
 async function moveInChild(
@@ -69,7 +83,8 @@ async function moveInChild(
   } catch (err) {
     // Cancellation (abort) stays a cancellation; anything else names the namespace and the root cause.
     if (isCancellation(err)) throw err;
-    throw new UpgradeStopped('migration', `${action} ${namespace}: ${rootCause(err) ?? String(err)}`);
+    // The cause is kept: a rollback tells a deleted namespace apart by it.
+    throw Object.assign(new UpgradeStopped('migration', `${action} ${namespace}: ${rootCause(err) ?? String(err)}`), { cause: err });
   }
 }
 

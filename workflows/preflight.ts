@@ -1,10 +1,14 @@
 // Step 1: check everything the upgrade depends on before anything changes.
-// Any failure here ends the run as 'failed' with the cluster untouched.
+// Any failure here ends the run as 'failed' with the cluster untouched: a check
+// that cannot run at all (istioctl missing, API server gone) counts as failed
+// too, since there is nothing to roll back and no reason to pretend there was.
+import { ActivityFailure, isCancellation } from '@temporalio/workflow';
 import { batches, resolveWaveNamespaces } from '../plan/waves.js';
 import { detectSourceRevision, effectiveRevision } from '../mesh/revisions.js';
 import { evaluateSample } from '../gates/verdict.js';
 import type { MeshState } from '../activities/contract.js';
 import { call, ISTIOCTL_CALL, METRICS_CALL, PREFLIGHT_CALL } from './activities.js';
+import { checkNotificationTargets } from './notify.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
 
@@ -22,10 +26,29 @@ export interface PreflightResult {
 }
 
 export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<PreflightResult> {
+  try {
+    return await checkEverything(run);
+  } catch (err) {
+    if (err instanceof ActivityFailure && !isCancellation(err)) {
+      throw new UpgradeStopped('preflight', `${run.state.status.step}: ${innermostMessage(err)}`);
+    }
+    throw err;
+  }
+}
+
+function innermostMessage(err: Error): string {
+  let message = err.message;
+  for (let cause: unknown = err.cause; cause instanceof Error; cause = cause.cause) message = cause.message || message;
+  return message;
+}
+
+async function checkEverything(run: Pick<Run, 'plan' | 'state'>): Promise<PreflightResult> {
   const { plan, state } = run;
   const fail = (message: string): never => {
     throw new UpgradeStopped('preflight', message);
   };
+
+  await checkNotificationTargets(run);
 
   // The independent reads run together; their verdicts are then taken in the
   // runbook's order, so the first problem reported is the one it would meet first.
@@ -49,18 +72,26 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
       revision: plan.target.revision,
     }),
   ]);
+  /** A check that could not run: the step it names is what the preflight failure reports. */
+  const settled = <T>(result: PromiseSettledResult<T>, step: string): T => {
+    if (result.status === 'fulfilled') return result.value;
+    state.setStep(step);
+    throw result.reason;
+  };
 
-  valueOf(cluster);
-  const { clientVersion } = valueOf(istioctl);
+  settled(cluster, 'checking the cluster');
+  const { clientVersion } = settled(istioctl, `spec.target.istioctl: checking ${plan.target.istioctl}`);
   if (clientVersion !== plan.target.version) {
     fail(`spec.target.istioctl: ${plan.target.istioctl} is istioctl ${clientVersion}, the plan targets ${plan.target.version}`);
   }
-  const missing = valueOf(missingNamespaces);
-  if (missing.length) fail(`namespaces in the plan do not exist: ${missing.join(', ')}`);
+  const missing = settled(missingNamespaces, 'checking the plan namespaces exist');
+  if (missing.length) {
+    fail(`namespaces in the plan do not exist: ${missing.map((ns) => `${ns} (${namespaceField(plan, ns)})`).join(', ')}`);
+  }
 
   const assigned = [...plan.canary.namespaces];
   const waves: WavePlan[] = [];
-  const matchesPerWave = valueOf(selected);
+  const matchesPerWave = settled(selected, 'resolving the waves\' namespace selectors');
   plan.waves.forEach((wave, i) => {
     const { namespaces } = resolveWaveNamespaces(wave, matchesPerWave[i], assigned);
     assigned.push(...namespaces);
@@ -89,7 +120,7 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
     fail(`namespaces without sidecar injection cannot be migrated (no istio-injection or istio.io/rev label): ${notInjected.join(', ')}`);
   }
 
-  valueOf(prometheus);
+  settled(prometheus, `checking Prometheus at ${plan.prometheus.url}`);
 
   // The gates can only protect the canary if its namespaces carry traffic now.
   const baseline = await call('measureGate', METRICS_CALL, `Baseline traffic in ${plan.canary.namespaces.join(', ')}`, {
@@ -108,12 +139,18 @@ export async function preflight(run: Pick<Run, 'plan' | 'state'>): Promise<Prefl
     fail(`the canary namespaces must pass their gates on ${source.revision} before the upgrade starts: ${why}`);
   }
 
-  valueOf(precheck);
+  settled(precheck, 'istioctl x precheck');
 
   return { sourceRevision: source.revision, meshBefore: mesh, waves };
 }
 
-function valueOf<T>(result: PromiseSettledResult<T>): T {
-  if (result.status === 'rejected') throw result.reason;
-  return result.value;
+/** Where the plan names `namespace`, as a field path: `spec.waves[1].namespaces[0]`. */
+function namespaceField(plan: Run['plan'], namespace: string): string {
+  const inCanary = plan.canary.namespaces.indexOf(namespace);
+  if (inCanary >= 0) return `spec.canary.namespaces[${inCanary}]`;
+  for (const [i, wave] of plan.waves.entries()) {
+    const at = wave.namespaces?.indexOf(namespace) ?? -1;
+    if (at >= 0) return `spec.waves[${i}].namespaces[${at}]`;
+  }
+  return 'spec';
 }

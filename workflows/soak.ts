@@ -5,10 +5,13 @@ import { sleep } from '@temporalio/workflow';
 import { assessGate, evaluateSample, plannedChecks } from '../gates/verdict.js';
 import { formatDuration } from '../plan/duration.js';
 import type { GateCheck } from './messages.js';
+import { countGateVerdict } from './metrics.js';
 import { call, METRICS_CALL } from './activities.js';
 import { awaitResume } from './approval.js';
+import { gateFacts, notify } from './notify.js';
 import type { Run } from './run.js';
 import { UpgradeStopped } from './run.js';
+import { gateEvidence } from './state.js';
 
 export async function soak(run: Run, stage: string, namespaces: string[], soakMs: number, traffic: 'served' | 'ingress' = 'served'): Promise<void> {
   const { plan, state, control } = run;
@@ -47,17 +50,21 @@ export async function soak(run: Run, stage: string, namespaces: string[], soakMs
     state.recordCheck(check);
 
     const assessment = assessGate(checks, { plannedChecks: planned, failureLimit: gates.failureLimit, inconclusiveLimit: gates.inconclusiveLimit });
+    countGateVerdict(plan.cluster, stage, assessment.verdict);
     if (assessment.verdict === 'passed') {
-      state.decide({ kind: 'gate', by: 'istio-canary', reason: `passed: ${assessment.reason}`, subject: `${stage} gate` });
+      state.decide({ kind: 'gate', by: 'istio-canary', reason: `passed: ${assessment.reason}`, subject: `${stage} gate`, evidence: gateEvidence(checks) });
+      notify(run, 'wave-done', `${stage} done: ${namespaces.join(', ')} on ${plan.target.revision}, gate passed: ${assessment.reason}`);
       return;
     }
     if (assessment.verdict === 'failed') {
-      state.decide({ kind: 'gate', by: 'istio-canary', reason: `failed: ${assessment.reason}`, subject: `${stage} gate` });
+      state.decide({ kind: 'gate', by: 'istio-canary', reason: `failed: ${assessment.reason}`, subject: `${stage} gate`, evidence: gateEvidence(checks) });
+      notify(run, 'gate-failed', `${stage} gate failed: ${assessment.reason}; rolling back`, gateFacts(checks));
       throw new UpgradeStopped('gate', `${stage} gate failed: ${assessment.reason}`, checks);
     }
     if (assessment.verdict === 'inconclusive') {
-      state.decide({ kind: 'gate', by: 'istio-canary', reason: `inconclusive: ${assessment.reason} (onInconclusive ${gates.onInconclusive})`, subject: `${stage} gate` });
+      state.decide({ kind: 'gate', by: 'istio-canary', reason: `inconclusive: ${assessment.reason} (onInconclusive ${gates.onInconclusive})`, subject: `${stage} gate`, evidence: gateEvidence(checks) });
       if (gates.onInconclusive === 'rollback') {
+        notify(run, 'gate-failed', `${stage} gate inconclusive: ${assessment.reason}; rolling back (onInconclusive rollback)`, gateFacts(checks));
         throw new UpgradeStopped('inconclusive', `${stage} gate inconclusive: ${assessment.reason}`, checks);
       }
       await awaitResume(run, `${stage} gate inconclusive: ${assessment.reason}`);

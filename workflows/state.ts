@@ -6,6 +6,7 @@ import type { ResolvedPlan } from '../plan/types.js';
 import type {
   Decision,
   GateCheck,
+  GateEvidence,
   NamespaceProgress,
   NamespaceStatus,
   Phase,
@@ -14,6 +15,7 @@ import type {
   WaitingFor,
 } from './messages.js';
 import { renderDetails } from './details.js';
+import { countFinished, countGateCheck } from './metrics.js';
 import { PhaseAttr, SourceRevisionAttr } from './search-attributes.js';
 
 /** Gate checks kept in the status; older ones remain in the activity history. */
@@ -92,6 +94,7 @@ export class UpgradeState {
   recordCheck(check: GateCheck): void {
     this.status.gateChecks.push(check);
     if (this.status.gateChecks.length > MAX_CHECKS_IN_STATUS) this.status.gateChecks.shift();
+    countGateCheck(this.plan.cluster, check);
     this.publish();
   }
 
@@ -112,14 +115,34 @@ export class UpgradeState {
     }
   }
 
-  finish(result: UpgradeResult): UpgradeResult {
+  /** Ends the run; the result carries the whole decision log, so it survives without a worker to query. */
+  finish(outcome: Omit<UpgradeResult, 'decisions'>): UpgradeResult {
+    const result: UpgradeResult = { ...outcome, decisions: [...this.status.decisions] };
     this.status.result = result;
     this.status.waitingFor = undefined;
     this.setPhase(result.outcome, result.reason);
+    countFinished(this.plan.cluster, result.outcome);
     return result;
   }
 
   private publish(): void {
     setCurrentDetails(renderDetails(this.status));
   }
+}
+
+/** The numbers behind a gate decision: every metric of every check it was judged on. */
+export function gateEvidence(checks: readonly GateCheck[]): GateEvidence[] {
+  return checks.flatMap((check) =>
+    check.measurements.map((m) => ({
+      stage: check.stage,
+      check: check.index,
+      at: check.at,
+      metric: m.metric,
+      phase: m.phase,
+      value: m.value,
+      requests: m.requests,
+      threshold: m.threshold,
+      reason: m.error ?? m.reason,
+    })),
+  );
 }

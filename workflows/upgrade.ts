@@ -9,6 +9,8 @@ import { awaitApproval } from './approval.js';
 import { Control } from './control.js';
 import type { UpgradeInput, UpgradeResult } from './messages.js';
 import { migrateGateways, migrateNamespace } from './migrate.js';
+import { notify, settleNotifications } from './notify.js';
+import { countRollback, rollbackReason } from './metrics.js';
 import { preflight, type WavePlan } from './preflight.js';
 import { errorMessage, RollbackStack } from './rollback.js';
 import type { Run } from './run.js';
@@ -20,19 +22,20 @@ export async function istioCanaryUpgrade(input: UpgradeInput): Promise<UpgradeRe
   const { plan } = input;
   const state = new UpgradeState(plan);
   const control = new Control(state);
+  // Recorded before the handlers exist: an update sent with the start runs as soon as they do.
+  state.decide({ kind: 'start', by: input.startedBy, reason: `upgrade to ${plan.target.version} (revision ${plan.target.revision})` });
   control.register();
   const rollback = new RollbackStack();
   const run: Run = { plan, state, control, rollback, sourceRevision: '', meshBefore: { revisions: [], tags: {}, namespaces: [] } };
-  state.decide({ kind: 'start', by: input.startedBy, reason: `upgrade to ${plan.target.version} (revision ${plan.target.revision})` });
 
   try {
     await CancellationScope.cancellable(async () => {
       control.forward = CancellationScope.current();
       await forward(run);
     });
-    return state.finish({ outcome: 'completed', reason: `every namespace runs revision ${plan.target.revision}`, evidence: state.status.gateChecks, rollbackErrors: [] });
+    return await settleNotifications(run, state.finish({ outcome: 'completed', reason: `every namespace runs revision ${plan.target.revision}`, evidence: state.status.gateChecks, rollbackErrors: [] }));
   } catch (err) {
-    return await stop(run, err);
+    return await settleNotifications(run, await stop(run, err));
   }
 }
 
@@ -47,6 +50,7 @@ async function forward(run: Run): Promise<void> {
   run.meshBefore = checked.meshBefore;
   state.setSourceRevision(checked.sourceRevision);
   registerNamespaces(run, checked.waves);
+  notify(run, 'started', `upgrade to Istio ${plan.target.version} started: ${state.status.namespaces.length} namespaces, canary ${plan.canary.namespaces.join(', ')}`);
 
   // 2. Backup, beside step 3: installing a revision adds none of the exported
   // kinds, so the export need not hold up the install.
@@ -224,6 +228,7 @@ async function stop(run: Run, err: unknown): Promise<UpgradeResult> {
   state.setWaiting(undefined);
   state.setPhase('rolling-back', `rolling back: ${reason}`);
   state.decide({ kind: 'rollback', by: 'istio-canary', reason, subject: `${rollback.size} undo steps` });
+  countRollback(run.plan.cluster, rollbackReason(abort !== undefined, cancelled, err));
   const rollbackErrors = await CancellationScope.nonCancellable(() =>
     state.timed('rollback', () => rollback.unwind((label) => state.setStep(`rollback: ${label}`))),
   );

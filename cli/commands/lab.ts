@@ -2,6 +2,7 @@
 // demo run on (see lab/README in docs/lab.md).
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { refused } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { addExamples, addOutputOption, type OutputOptions } from '../options.js';
 
@@ -12,7 +13,7 @@ export function registerLabCommand(program: Command, ctx: CliContext): void {
   const up = lab.command('up').description('build what is missing (cached), start everything, install the baseline mesh and the demo fleet');
   addOutputOption(up);
   up.action(async (options: OutputOptions) => {
-    const { labUp } = await import('../../lab/lab.js');
+    const { labUp } = await loadLab();
     const info = await labUp();
     const human = [
       'the lab is up:',
@@ -28,14 +29,14 @@ export function registerLabCommand(program: Command, ctx: CliContext): void {
 
   const down = lab.command('down').description('stop every lab process (by pid) and remove the lab state');
   down.action(async () => {
-    const { labDown } = await import('../../lab/lab.js');
+    const { labDown } = await loadLab();
     await labDown();
   });
 
   const status = lab.command('status').description('what runs, where');
   addOutputOption(status);
   status.action(async (options: OutputOptions) => {
-    const { labStatus } = await import('../../lab/lab.js');
+    const { labStatus } = await loadLab();
     const rows = await labStatus();
     const human = rows.map((r) => `${r.running ? 'up  ' : 'down'}  ${r.component.padEnd(11)} ${r.detail}`).join('\n');
     const core = rows.filter((r) => r.component !== 'worker');
@@ -44,10 +45,22 @@ export function registerLabCommand(program: Command, ctx: CliContext): void {
 
   const env = lab.command('env').description('print shell exports for the lab (KUBECONFIG, TEMPORAL_ADDRESS, PATH, ...)');
   env.action(async () => {
-    const { labEnv, labInfo } = await import('../../lab/lab.js');
+    const { labEnv, labInfo } = await loadLab();
     const lines = Object.entries(labEnv(labInfo())).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
     ctx.io.stdout(`${lines.join('\n')}\n`);
   });
+}
+
+/** The lab is development tooling: the npm package leaves it out (package.json "files"). */
+async function loadLab(): Promise<typeof import('../../lab/lab.js')> {
+  try {
+    return await import('../../lab/lab.js');
+  } catch (err) {
+    if (/Cannot find module '[^']*\/lab\/lab\.js'/.test((err as Error).message)) {
+      throw refused('the lab runs from a checkout of istio-canary (npm run demo), not from the installed package');
+    }
+    throw err;
+  }
 }
 
 function shellQuote(value: string): string {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { renderUpgradeList } from '../format/list.js';
-import { addExamples, addOutputOption, type OutputOptions } from '../options.js';
+import { addExamples, addOutputOption, parseCluster, type OutputOptions } from '../options.js';
 import type { CommandOutput } from '../output.js';
 import { listUpgrades, upgradeListQuery } from '../upgrades.js';
 
@@ -16,7 +16,7 @@ export function registerListCommand(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list running upgrades (with --all, finished ones too)')
     .option('-a, --all', 'include finished upgrades')
-    .option('--cluster <name>', 'only upgrades of this cluster');
+    .option('--cluster <name>', 'only upgrades of this cluster', parseCluster);
   addOutputOption(command);
   addExamples(command, [
     'istio-canary list',

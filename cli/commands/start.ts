@@ -10,7 +10,7 @@ import type { CliContext, TemporalSession } from '../context.js';
 import { refused, type CliError } from '../errors.js';
 import { upgradeDetails, upgradeSummary } from '../format/plan.js';
 import { workerIsPolling } from '../upgrades.js';
-import { actorName, addExamples, addOutputOption, type OutputOptions } from '../options.js';
+import { actorName, addExamples, addOutputOption, parseActor, parseWorkflowId, type OutputOptions } from '../options.js';
 import type { CommandOutput } from '../output.js';
 import { checkPlanFile } from './plan.js';
 
@@ -25,8 +25,8 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     .command('start')
     .description('validate a plan and start the upgrade it describes')
     .requiredOption('-f, --file <path>', 'plan file (YAML)')
-    .option('--id <workflowId>', 'workflow id (default: istio-canary-<cluster>, one upgrade per cluster)')
-    .option('--by <name>', 'who starts it, for the audit trail (default: $USER)');
+    .option('--id <workflowId>', 'workflow id (default: istio-canary-<cluster>, one upgrade per cluster)', parseWorkflowId)
+    .option('--by <name>', 'who starts it, for the audit trail (default: $USER)', parseActor);
   addOutputOption(command);
   addExamples(command, [
     'istio-canary start -f plan.yaml',

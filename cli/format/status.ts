@@ -89,7 +89,33 @@ function renderGate(checks: readonly GateCheck[]): string {
 function renderDecisions(decisions: readonly Decision[]): string {
   if (decisions.length === 0) return 'Decisions: none yet';
   const rows = decisions.map((d) => [formatTimestamp(d.at), d.kind, d.by, orDash(d.subject), d.reason]);
-  return 'Decisions\n' + renderTable(['at', 'kind', 'by', 'subject', 'reason'], rows);
+  const sections = ['Decisions\n' + renderTable(['at', 'kind', 'by', 'subject', 'reason'], rows)];
+  const evidence = renderGateEvidence(decisions);
+  if (evidence) sections.push(evidence);
+  return sections.join('\n\n');
+}
+
+/**
+ * The numbers behind every gate decision that stopped or held the upgrade; a passed
+ * gate's reason already says enough, and `-o json` has the numbers of every decision.
+ */
+export function renderGateEvidence(decisions: readonly Decision[]): string | undefined {
+  const rows = decisions
+    .filter((d) => d.kind === 'gate' && d.evidence?.length && !d.reason.startsWith('passed'))
+    .flatMap((d) =>
+      d.evidence!.map((e) => [
+        orDash(d.subject),
+        `#${e.check}`,
+        e.metric,
+        e.phase,
+        formatNumber(e.value),
+        e.requests === null ? '-' : formatNumber(e.requests),
+        e.threshold,
+        e.reason,
+      ]),
+    );
+  if (rows.length === 0) return undefined;
+  return 'Evidence behind gate decisions\n' + renderTable(['decision', 'check', 'metric', 'verdict', 'value', 'requests', 'threshold', 'reason'], rows);
 }
 
 function renderResult(result: UpgradeResult): string {

@@ -7,19 +7,15 @@ import type { UpgradeStatus } from '../../workflows/messages.js';
 import { killLabWorker, startLabWorker } from '../../lab/worker.js';
 import {
   cliOk,
-  fleetNamespaces,
   freshLab,
   leaveLabAsFound,
-  meshSnapshot,
-  restartHistory,
   restartLabTemporal,
   statusOf,
   Watch,
-  waitForSettledMesh,
-  workloadsIn,
   writeTestPlan,
   type MeshSnapshot,
 } from '../support/e2e.js';
+import { expectUpgradedOnce } from '../support/faults.js';
 import { useTestLab } from '../support/lab.js';
 
 const TEST_TIMEOUT = 15 * 60_000;
@@ -27,32 +23,6 @@ const TEST_TIMEOUT = 15 * 60_000;
 /** Wave `rest` (two batches of up to four namespaces) has begun moving namespaces. */
 const restWaveMoving = (s: UpgradeStatus) =>
   s.phase === 'waves' && s.currentWave === 'rest' && s.namespaces.some((n) => n.wave === 'rest' && (n.state === 'migrating' || n.state === 'relabelled' || n.state === 'restarted'));
-
-/** The run completed, every fleet proxy is on the new revision, and each Deployment was restarted exactly once. */
-async function expectCompletedOnce(before: MeshSnapshot, newVersion: string, newRevision: string): Promise<void> {
-  const { status } = await statusOf();
-  expect(status.phase).toBe('completed');
-  for (const ns of status.namespaces) expect([ns.name, ns.state]).toEqual([ns.name, 'migrated']);
-
-  await waitForSettledMesh();
-  const after = await meshSnapshot();
-  for (const [key, w] of workloadsIn(after, [...fleetNamespaces(before), 'istio-system'])) {
-    expect([key, w.proxies]).toEqual([key, [`${newVersion}@${newRevision}`]]);
-  }
-  expect(after.revisions).toEqual([`${newRevision} ${newVersion}`]);
-
-  // One migration, so one restart per Deployment: a single restartedAt token
-  // and a single new ReplicaSet next to the original one. Within a namespace
-  // every Deployment carries the same token (one restart step per namespace).
-  const history = await restartHistory();
-  const tokensPerNamespace = new Map<string, Set<string>>();
-  for (const [key, h] of Object.entries(history)) {
-    expect([key, h.replicaSets, h.restartTokens.length, h.generation]).toEqual([key, 2, 1, 2]);
-    const ns = key.split('/')[0]!;
-    tokensPerNamespace.set(ns, new Set([...(tokensPerNamespace.get(ns) ?? []), ...h.restartTokens]));
-  }
-  for (const [ns, tokens] of tokensPerNamespace) expect([ns, tokens.size]).toEqual([ns, 1]);
-}
 
 describe('end to end: the upgrade survives its worker and its server', () => {
   let pristine: MeshSnapshot | undefined;
@@ -76,7 +46,7 @@ describe('end to end: the upgrade survives its worker and its server', () => {
     } finally {
       watch.stop();
     }
-    await expectCompletedOnce(before, info.versions.newVersion, info.versions.newRevision);
+    await expectUpgradedOnce(before, info.versions.newVersion, info.versions.newRevision);
   }, TEST_TIMEOUT);
 
   it('completes after the Temporal server is restarted mid-run on its database file', async () => {
@@ -95,6 +65,6 @@ describe('end to end: the upgrade survives its worker and its server', () => {
     }
     // The same run, not a new one, finished the job.
     expect((await statusOf()).runId).toBe(runId);
-    await expectCompletedOnce(before, info.versions.newVersion, info.versions.newRevision);
+    await expectUpgradedOnce(before, info.versions.newVersion, info.versions.newRevision);
   }, TEST_TIMEOUT);
 });

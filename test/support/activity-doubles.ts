@@ -261,5 +261,12 @@ export function createActivityDoubles(): UpgradeActivities {
     async measureGate(scope) {
       return measure(current(), scope);
     },
+    // Notifications are only recorded here; test/workflow/notifications.test.ts runs the real ones.
+    async checkNotificationTargets() {
+      return [];
+    },
+    async sendNotification() {
+      return { status: 200 };
+    },
   });
 }

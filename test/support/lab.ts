@@ -12,6 +12,7 @@ export const TEST_LAB_ENV: Record<string, string> = {
   LAB_PROMETHEUS_PORT: '19090',
   LAB_INJECTOR_PORT: '25017',
   LAB_TRAFFIC_PORT: '25090',
+  LAB_WORKER_METRICS_PORT: '29464',
 };
 
 /** Points this process (and the lab modules, which read the environment when called) at the test lab. */

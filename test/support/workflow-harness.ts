@@ -1,11 +1,13 @@
 // One real Temporal dev server and one worker per test file, running the real
 // workflow code with activity doubles. Each test gets its own cluster name, so
 // its own workflow id and its own fake mesh.
+import { afterAll, beforeAll } from '@jest/globals';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { bundleUpgradeWorkflows } from '../../worker/bundle.js';
 import type { ResolvedPlan } from '../../plan/types.js';
+import type { UpgradeActivities } from '../../activities/contract.js';
 import {
   TASK_QUEUE,
   statusQuery,
@@ -26,7 +28,8 @@ export interface Harness {
   teardown(): Promise<void>;
 }
 
-export async function createHarness(taskQueue = TASK_QUEUE): Promise<Harness> {
+/** `real`: real activities that replace their doubles (e.g. the notifier against a local receiver). */
+export async function createHarness(taskQueue = TASK_QUEUE, real: Partial<UpgradeActivities> = {}): Promise<Harness> {
   const env = await startTemporal();
   const bundle: WorkflowBundle = await bundleUpgradeWorkflows();
   let running: Promise<void> | undefined;
@@ -38,7 +41,7 @@ export async function createHarness(taskQueue = TASK_QUEUE): Promise<Harness> {
         connection: env.nativeConnection,
         taskQueue,
         workflowBundle: bundle,
-        activities: createActivityDoubles(),
+        activities: { ...createActivityDoubles(), ...real },
         // Keep shutdowns in tests quick; activities here finish in milliseconds.
         shutdownGraceTime: '2s',
       });
@@ -55,6 +58,21 @@ export async function createHarness(taskQueue = TASK_QUEUE): Promise<Harness> {
   };
   await harness.startWorker();
   return harness;
+}
+
+/** One harness for the whole test file, created before its first test and torn down after its last. */
+export function harnessForFile(): () => Harness {
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    harness = await createHarness();
+  }, 120_000);
+  afterAll(async () => {
+    await harness?.teardown();
+  });
+  return () => {
+    if (!harness) throw new Error('the workflow harness is not up (did its beforeAll fail?)');
+    return harness;
+  };
 }
 
 let clusterCounter = 0;

@@ -7,25 +7,15 @@ import type { ResolvedPlan } from '../../plan/types.js';
 import { renderUpgradeList } from '../../cli/format/list.js';
 import { renderPlanErrors, upgradeDetails, upgradeSummary } from '../../cli/format/plan.js';
 import { actorName } from '../../cli/options.js';
-import { runCli } from '../../cli/program.js';
 import { selectedWorkflowId, upgradeListQuery } from '../../cli/upgrades.js';
 import { exitCodeForOutcome } from '../../cli/verdict.js';
 import { parsePlan } from '../../plan/index.js';
+import { runCliCaptured } from '../support/cli-in-process.js';
 
 const examplePlan = fileURLToPath(new URL('../../examples/plan.yaml', import.meta.url));
 
 /** Runs the CLI in-process with captured output; no server is involved. */
-async function cli(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(['node', 'istio-canary', ...args], {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    // A closed loopback port: any accidental connection fails fast and locally.
-    env: { TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml', USER: 'tester' },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliCaptured(args);
 
 function invalidPlanFile(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'istio-canary-cli-')), 'bad.yaml');

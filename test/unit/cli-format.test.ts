@@ -139,12 +139,31 @@ describe('renderStatus', () => {
       status: sampleStatus({
         phase: 'rolled-back',
         gateChecks: [failed],
-        result: { outcome: 'rolled-back', reason: 'error-rate failed (2) > failureLimit (1)', evidence: [], rollbackErrors: ['shop: restart timed out'] },
+        result: { outcome: 'rolled-back', reason: 'error-rate failed (2) > failureLimit (1)', evidence: [], rollbackErrors: ['shop: restart timed out'], decisions: [] },
       }),
     });
     expect(text).toMatch(/error-rate\s+canary #4\s+\S+\s+error\s+error\s+1520\s+max 0\.01\s+prometheus: connection refused/);
     expect(text).toContain('Result: rolled-back: error-rate failed (2) > failureLimit (1)');
     expect(text).toContain('  rollback error: shop: restart timed out');
+  });
+
+  it('lists the numbers behind a failed gate decision, not behind a passed one', () => {
+    const evidence = (check: number, value: number, phase: 'pass' | 'fail') => ({
+      stage: 'canary', check, at: '2026-11-26T09:00:00.000Z', metric: 'error-rate', phase, value, requests: 400, threshold: 'max 0.01', reason: `${value} vs max 0.01`,
+    });
+    const text = renderStatus({
+      workflowId: 'istio-canary-prod-eu',
+      status: sampleStatus({
+        decisions: [
+          { at: '2026-11-26T09:00:00.000Z', kind: 'gate', by: 'istio-canary', reason: 'passed: 2 checks', subject: 'canary gate', evidence: [evidence(1, 0.001, 'pass')] },
+          { at: '2026-11-26T09:05:00.000Z', kind: 'gate', by: 'istio-canary', reason: 'failed: 2 > failureLimit 1', subject: 'rest gate', evidence: [evidence(1, 0.052, 'fail'), evidence(2, 0.061, 'fail')] },
+        ],
+      }),
+    });
+    expect(text).toContain('Evidence behind gate decisions');
+    expect(text).toMatch(/rest gate\s+#1\s+error-rate\s+fail\s+0\.052\s+400\s+max 0\.01/);
+    expect(text).toMatch(/rest gate\s+#2\s+error-rate\s+fail\s+0\.061/);
+    expect(text).not.toMatch(/canary gate\s+#1/);
   });
 });
 
@@ -197,7 +216,7 @@ describe('describeStatusChanges', () => {
     const paused = next(before, { paused: true });
     expect(describeStatusChanges(before, paused)).toEqual(['paused']);
     expect(describeStatusChanges(paused, before)).toEqual(['resumed']);
-    const done = next(before, { result: { outcome: 'completed', reason: 'every namespace runs 1-30-3', evidence: [], rollbackErrors: [] } });
+    const done = next(before, { result: { outcome: 'completed', reason: 'every namespace runs 1-30-3', evidence: [], rollbackErrors: [], decisions: [] } });
     expect(describeStatusChanges(before, done)).toEqual(['result: completed: every namespace runs 1-30-3']);
   });
 

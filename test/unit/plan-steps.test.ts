@@ -40,6 +40,7 @@ describe('describePlan', () => {
       'wave:by-label',
       'finalize',
       'rollback',
+      'notifications',
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parsePlan, validatePlan } from '../../plan/index.js';
+import { NOTIFICATION_EVENTS, parsePlan, validatePlan } from '../../plan/index.js';
 import type { PlanResult, ResolvedPlan } from '../../plan/types.js';
 
 const read = (relative: string) => readFileSync(fileURLToPath(new URL(relative, import.meta.url)), 'utf8');
@@ -106,6 +106,10 @@ describe('parsePlan on valid plans', () => {
       finalize: { moveTags: ['default', 'prod-stable'], uninstallOldAfterMs: 0, uninstallOld: false },
       rollback: { uninstallCanary: false },
       prometheus: { url: 'http://127.0.0.1:9090/prometheus' },
+      notifications: [
+        { name: 'platform-team', events: ['approval-needed', 'finished'], webhook: { urlFrom: { env: 'SLACK_WEBHOOK_URL' } } },
+        { name: 'on-call', events: [...NOTIFICATION_EVENTS], webhook: { urlFrom: { file: '/var/run/secrets/slack/url' } } },
+      ],
     });
   });
 

@@ -51,7 +51,7 @@ describe('renderDetails (the Temporal UI current details)', () => {
     expect(md).toContain('| p99-latency | inconclusive | no data | max 500ms | no data |');
   });
   it('marks a paused run and shows the result once finished', () => {
-    const done = renderDetails({ ...status, paused: true, waitingFor: undefined, result: { outcome: 'rolled-back', reason: 'canary gate failed', evidence: [], rollbackErrors: [] } });
+    const done = renderDetails({ ...status, paused: true, waitingFor: undefined, result: { outcome: 'rolled-back', reason: 'canary gate failed', evidence: [], rollbackErrors: [], decisions: [] } });
     expect(done).toContain('(paused)');
     expect(done).toContain('**Result:** rolled-back: canary gate failed');
   });

@@ -5,27 +5,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { upgradeWorkflowId, type UpgradeStatus } from '../../workflows/messages.js';
 import { ClusterAttr, PhaseAttr, TargetRevisionAttr } from '../../workflows/search-attributes.js';
 import { newMesh, registerMesh } from '../support/activity-doubles.js';
+import { cliProcessEnv, TSX, writeLoopbackKubeconfig } from '../support/cli-process.js';
 import { createHarness, waitForStatus, type Harness } from '../support/workflow-harness.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const workDir = mkdtempSync(join(tmpdir(), 'istio-canary-cli-'));
-const kubeconfig = join(workDir, 'kubeconfig');
-writeFileSync(
-  kubeconfig,
-  `apiVersion: v1
-kind: Config
-clusters: [{ name: lab, cluster: { server: "https://127.0.0.1:6443", insecure-skip-tls-verify: true } }]
-users: [{ name: lab, user: { token: test } }]
-contexts: [{ name: lab, context: { cluster: lab, user: lab } }]
-current-context: lab
-`,
-);
+// For the worker command: a loopback cluster that is never called in these tests.
+const kubeconfig = writeLoopbackKubeconfig(workDir, 'https://127.0.0.1:6443');
 
 let harness: Harness;
 beforeAll(async () => {
@@ -56,21 +47,7 @@ function cli(args: string[], address = harness.env.address): Promise<CliRun> {
 
 /** Starts `tsx cli/main.ts ...args` as an operator would, with only the environment given here. */
 function spawnCli(args: string[], address: string) {
-  return spawn(tsx, ['cli/main.ts', ...args], {
-    cwd: repoRoot,
-    env: {
-      // The same Node that runs jest (24), also for tsx's `#!/usr/bin/env node`.
-      PATH: [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter),
-      HOME: workDir,
-      USER: 'ci-operator',
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_NAMESPACE: 'default',
-      TEMPORAL_CONFIG_FILE: join(workDir, 'no-such-temporal.toml'),
-      // For the worker command: a loopback cluster that is never called in these tests.
-      KUBECONFIG: kubeconfig,
-      ISTIO_CANARY_BACKUP_DIR: join(workDir, 'backups'),
-    },
-  });
+  return spawn(TSX, ['cli/main.ts', ...args], { cwd: repoRoot, env: { ...cliProcessEnv(workDir, address, kubeconfig), USER: 'ci-operator' } });
 }
 
 let planCounter = 0;
@@ -220,7 +197,8 @@ describe('against the dev server', () => {
 
     const watched = await cli(['watch', cluster, '--interval', '200ms']);
     expect(watched.code).toBe(0);
-    expect(watched.stdout).toContain('result: completed');
+    // 'Result:' when watch starts after the end (the full status), 'result:' as a change line.
+    expect(watched.stdout).toMatch(/result: completed/i);
 
     const finished = await cli(['list', '--all', '--cluster', cluster, '-o', 'json']);
     expect((JSON.parse(finished.stdout) as { upgrades: Array<{ executionStatus: string }> }).upgrades).toEqual([

@@ -29,6 +29,19 @@ describe('activity failures', () => {
     expect(restartsOf(mesh)['catalog']).toEqual([1, 1, 1]);
   }, 60_000);
 
+  // An API server that is down refuses every poll of a rollout wait at once;
+  // five refused attempts (2+4+8+16 s apart) are 30 s of outage, not a failed rollout.
+  it('rides out a rollout wait refused more than five times (an API server outage) and completes', async () => {
+    const mesh = newMesh();
+    mesh.failures.waitForRollout = (input: { namespace: string }, attempt: number) =>
+      input.namespace === 'catalog' && attempt <= 5 ? new Error('list Deployments in catalog: connect ECONNREFUSED 127.0.0.1:6443') : undefined;
+    const { handle } = await startUpgrade(harness, testPlan(), mesh);
+    const result = await resultOf(handle);
+    expect(result.outcome).toBe('completed');
+    expect(mesh.calls.filter((c) => c.name === 'waitForRollout' && c.input.namespace === 'catalog')).toHaveLength(6);
+    expect(restartsOf(mesh)['catalog']).toEqual([1, 1, 1]);
+  }, 180_000);
+
   it('rolls back on a permanent failure (a rollout past its progress deadline)', async () => {
     const mesh = newMesh();
     const before = labelsOf(mesh);
@@ -56,6 +69,27 @@ describe('activity failures', () => {
     expect(result.outcome).toBe('failed');
     expect(result.rollbackErrors).toEqual([expect.stringContaining('uninstall canary revision 1-30-3')]);
     expect(mesh.namespaces['canary-test']!.labels).toEqual({ 'istio-injection': 'enabled', 'istio.io/rev': null });
+  }, 60_000);
+
+  // The namespace is gone, so there is nothing to restore there; the rest of
+  // the rollback is complete and the run says which namespace it could not touch.
+  it('rolls back cleanly when a namespace of a wave is deleted just before its relabel', async () => {
+    const mesh = newMesh();
+    const { catalog: _deleted, ...others } = labelsOf(mesh);
+    mesh.hooks.setNamespaceInjection = async (input: { namespace: string }) => {
+      if (input.namespace === 'catalog') delete mesh.namespaces['catalog'];
+    };
+    const { handle } = await startUpgrade(harness, testPlan(), mesh);
+    const result = await resultOf(handle);
+
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.reason).toContain('namespace catalog not found');
+    expect(result.rollbackErrors).toEqual([]);
+    expect(labelsOf(mesh)).toEqual(others);
+    const status = await statusOf(handle);
+    expect(status.namespaces.find((n) => n.name === 'catalog')).toMatchObject({ state: 'failed', detail: 'deleted during the upgrade: nothing to restore' });
+    expect(status.namespaces.find((n) => n.name === 'search')?.state).toBe('restored');
+    expect(status.namespaces.find((n) => n.name === 'canary-test')?.state).toBe('restored');
   }, 60_000);
 });
 

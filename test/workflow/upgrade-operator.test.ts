@@ -1,9 +1,9 @@
 // What an operator can do to a running upgrade, and what is refused.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { abortUpdate, approveUpdate, pauseUpdate, rejectUpdate, resumeUpdate } from '../../workflows/messages.js';
 import { newMesh } from '../support/activity-doubles.js';
 import { labelsOf, restartsOf } from '../support/mesh-snapshot.js';
+import { updateRefusal } from '../support/update-refusal.js';
 import { createHarness, recordHistory, resultOf, startUpgrade, statusOf, testPlan, waitForStatus, type Harness } from '../support/workflow-harness.js';
 
 let harness: Harness;
@@ -21,15 +21,7 @@ function slowPlan() {
   return plan;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
-    return String((err as WorkflowUpdateFailedError).cause?.message);
-  }
-  throw new Error('the update was accepted');
-}
+const refusal = updateRefusal;
 
 describe('abort', () => {
   it('with rollback, during a wave soak, restores every migrated namespace', async () => {
