@@ -207,8 +207,18 @@ describe('the Temporal UI tells the story of an upgrade', () => {
       await page.getByText(`${type} • ${summary}`, { exact: true }).first().waitFor();
     }
     expect(await page.getByText('istioctlInstall • istioctl install revision 1-30-3 (profile minimal)').count()).toBe(1);
-    expect(await page.getByText('setNamespaceInjection • Label canary-test istio.io/rev=1-30-3 (was istio-injection=enabled)').count()).toBe(1);
     shots.push(await screenshot(page, 'workflow-history', { height: 1900 }));
+  }, 60_000);
+
+  it("opens a namespace's own child workflow: its timeline names the relabel", async () => {
+    const childId = `${workflowId}/${runId.slice(0, 8)}/migrate-canary-test`;
+    const child = await server.env.client.workflow.getHandle(childId).describe();
+    await page.goto(`${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(childId)}/${child.runId}/history`);
+    await page.getByText('setNamespaceInjection • Label canary-test istio.io/rev=1-30-3 (was istio-injection=enabled)').first().waitFor();
+    shots.push(await screenshot(page, 'child-workflow-history', { height: 1200 }));
+    // The tests after this one start from the upgrade's own page.
+    await page.goto(workflowUrl('history'));
+    await page.getByRole('heading', { name: workflowId }).waitFor();
   }, 60_000);
 
   it('shows the static summary and details, and the current details as rendered markdown', async () => {
