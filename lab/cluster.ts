@@ -36,6 +36,23 @@ rules:
   - level: Metadata
 `;
 
+/**
+ * LAB_KUBE_APISERVER_PORT pins the control plane's ports (the API server's, then
+ * etcd, etcd peer, controller-manager, scheduler and kwok-controller on the next
+ * five). Unset, kwokctl picks free ports itself by scanning down from the same
+ * number on every run, so labs created at the same moment (the test tier's
+ * parallel labs) took the same ports; and a port freed by an API server a fault
+ * test stopped could be taken by another lab before it came back.
+ */
+export function controlPlanePorts(env: NodeJS.ProcessEnv = process.env): string {
+  const raw = env.LAB_KUBE_APISERVER_PORT;
+  if (!raw) return '';
+  const base = Number(raw);
+  if (!Number.isInteger(base) || base < 1024 || base > 65530) throw new Error(`LAB_KUBE_APISERVER_PORT must be a port number from 1024 to 65530, not ${JSON.stringify(raw)}`);
+  const names = ['kubeApiserverPort', 'etcdPort', 'etcdPeerPort', 'kubeControllerManagerPort', 'kubeSchedulerPort', 'kwokControllerPort'];
+  return names.map((name, i) => `  ${name}: ${base + i}\n`).join('');
+}
+
 function kwokctlConfig(auditPolicy?: string): string {
   return `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
@@ -45,7 +62,7 @@ options:
   # RBAC enforced (kwokctl's default with a secure port, stated so it stays so):
   # the lab's worker runs as deploy/'s ServiceAccount and must be held to its rules.
   kubeAuthorization: true
-${auditPolicy ? `  kubeAuditPolicy: ${auditPolicy}\n` : ''}  kubeApiserverBinary: ${tool('kube-apiserver')}
+${auditPolicy ? `  kubeAuditPolicy: ${auditPolicy}\n` : ''}${controlPlanePorts()}  kubeApiserverBinary: ${tool('kube-apiserver')}
   kubeControllerManagerBinary: ${tool('kube-controller-manager')}
   kubeSchedulerBinary: ${tool('kube-scheduler')}
   kubectlBinary: ${tool('kubectl')}

@@ -33,6 +33,7 @@ lab_shard() {
     LAB_TEMPORAL_PORT=$((17233 + offset)) LAB_TEMPORAL_UI_PORT=$((18233 + offset)) \
     LAB_PROMETHEUS_PORT=$((19090 + offset)) LAB_INJECTOR_PORT=$((25017 + offset)) \
     LAB_TRAFFIC_PORT=$((25090 + offset)) LAB_WORKER_METRICS_PORT=$((29464 + offset)) \
+    LAB_KUBE_APISERVER_PORT=$((26443 + offset)) \
     jest --selectProjects lab --runInBand --shard="$i/$shards" --passWithNoTests "$@" 2>&1 | sed -u "s/^/[lab $i] /"
 }
 pids=()
