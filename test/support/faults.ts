@@ -217,7 +217,17 @@ export async function runPosition(cluster = CLUSTER): Promise<RunPosition> {
   const handle = await upgradeHandle(cluster);
   const d = await handle.describe();
   const phaseValues = d.typedSearchAttributes.get(PhaseAttr);
-  const pending = d.raw.pendingActivities ?? [];
+  // Each namespace moves in its own child workflow: what the run is doing is in them too.
+  const children = await Promise.all(
+    (d.raw.pendingChildren ?? []).map((c) =>
+      handle.client
+        .getHandle(c.workflowId ?? '', c.runId ?? undefined)
+        .describe()
+        .then((child) => child.raw.pendingActivities ?? [])
+        .catch(() => []),
+    ),
+  );
+  const pending = [...(d.raw.pendingActivities ?? []), ...children.flat()];
   const failure = pending.find((a) => a.lastFailure?.message)?.lastFailure?.message ?? undefined;
   return {
     execution: d.status.name,
@@ -326,11 +336,33 @@ export async function untilPosition(what: string, predicate: (p: RunPosition) =>
 /** Activity attempts of one type in the run's history (each ActivityTaskStarted is one attempt). */
 export async function activityAttempts(activityType: string, cluster = CLUSTER): Promise<{ attempts: number; failures: string[] }> {
   const handle = await upgradeHandle(cluster);
-  const history = await handle.fetchHistory();
+  let attempts = 0;
+  const failures: string[] = [];
+  for (const history of await runHistories(handle)) {
+    const counted = attemptsIn(history.events ?? [], activityType);
+    attempts += counted.attempts;
+    failures.push(...counted.failures);
+  }
+  return { attempts, failures };
+}
+
+type HistoryEvents = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>;
+
+/** The run's history and those of the child workflows it started (one per namespace move). */
+async function runHistories(handle: WorkflowHandle): Promise<Array<{ events?: HistoryEvents | null }>> {
+  const parent = await handle.fetchHistory();
+  const children = (parent.events ?? []).flatMap((e) => {
+    const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+    return child?.workflowId ? [handle.client.getHandle(child.workflowId, child.runId ?? undefined).fetchHistory()] : [];
+  });
+  return [parent, ...(await Promise.all(children))];
+}
+
+function attemptsIn(events: HistoryEvents, activityType: string): { attempts: number; failures: string[] } {
   const scheduled = new Set<string>();
   let attempts = 0;
   const failures: string[] = [];
-  for (const e of history.events ?? []) {
+  for (const e of events) {
     const s = e.activityTaskScheduledEventAttributes;
     if (s?.activityType?.name === activityType) scheduled.add(String(e.eventId));
     const started = e.activityTaskStartedEventAttributes;
