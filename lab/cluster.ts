@@ -48,7 +48,9 @@ export function controlPlanePorts(env: NodeJS.ProcessEnv = process.env): string 
   const raw = env.LAB_KUBE_APISERVER_PORT;
   if (!raw) return '';
   const base = Number(raw);
-  if (!Number.isInteger(base) || base < 1024 || base > 65530) throw new Error(`LAB_KUBE_APISERVER_PORT must be a port number from 1024 to 65530, not ${JSON.stringify(raw)}`);
+  // Below Linux's ephemeral range (32768 and up): a pinned port there can already be
+  // the source port of any outgoing connection, and the component fails to bind.
+  if (!Number.isInteger(base) || base < 1024 || base > 32762) throw new Error(`LAB_KUBE_APISERVER_PORT must be a port number from 1024 to 32762, not ${JSON.stringify(raw)}`);
   const names = ['kubeApiserverPort', 'etcdPort', 'etcdPeerPort', 'kubeControllerManagerPort', 'kubeSchedulerPort', 'kwokControllerPort'];
   return names.map((name, i) => `  ${name}: ${base + i}\n`).join('');
 }
