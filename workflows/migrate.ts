@@ -84,7 +84,7 @@ async function moveInChild(
     // Cancellation (abort) stays a cancellation; anything else names the namespace and the root cause.
     if (isCancellation(err)) throw err;
     // The cause is kept: a rollback tells a deleted namespace apart by it.
-    throw Object.assign(new UpgradeStopped('migration', `${action} ${namespace}: ${rootCause(err) ?? String(err)}`), { cause: err });
+    throw new UpgradeStopped('migration', `${action} ${namespace}: ${rootCause(err) ?? String(err)}`, [], { cause: err });
   }
 }
 

@@ -24,8 +24,9 @@ export class UpgradeStopped extends Error {
     readonly kind: StopKind,
     message: string,
     readonly evidence: GateCheck[] = [],
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'UpgradeStopped';
   }
 }
