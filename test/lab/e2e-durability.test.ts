@@ -2,21 +2,19 @@
 // worker is killed outright in the middle of a wave and started again, and the
 // Temporal server is stopped and started again on its database file; each time
 // the run completes, and no Deployment is restarted twice for one migration.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { UpgradeStatus } from '../../workflows/messages.js';
 import { killLabWorker, startLabWorker } from '../../lab/worker.js';
 import {
   cliOk,
   freshLab,
-  leaveLabAsFound,
+  labSuite,
   restartLabTemporal,
   statusOf,
   Watch,
   writeTestPlan,
-  type MeshSnapshot,
 } from '../support/e2e.js';
 import { expectUpgradedOnce } from '../support/faults.js';
-import { useTestLab } from '../support/lab.js';
 
 const TEST_TIMEOUT = 15 * 60_000;
 
@@ -25,14 +23,11 @@ const restWaveMoving = (s: UpgradeStatus) =>
   s.phase === 'waves' && s.currentWave === 'rest' && s.namespaces.some((n) => n.wave === 'rest' && (n.state === 'migrating' || n.state === 'relabelled' || n.state === 'restarted'));
 
 describe('end to end: the upgrade survives its worker and its server', () => {
-  let pristine: MeshSnapshot | undefined;
-
-  beforeAll(() => useTestLab());
-  afterAll(() => leaveLabAsFound(pristine), TEST_TIMEOUT);
+  const lab = labSuite(TEST_TIMEOUT);
 
   it('completes after the worker is killed (SIGKILL) during a wave and started again, restarting each Deployment once', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     await cliOk(['start', '-f', writeTestPlan({ approval: 'none' }), '--by', 'e2e']);
     const watch = new Watch();
     try {
@@ -51,7 +46,7 @@ describe('end to end: the upgrade survives its worker and its server', () => {
 
   it('completes after the Temporal server is restarted mid-run on its database file', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const { runId } = JSON.parse((await cliOk(['start', '-f', writeTestPlan({ approval: 'none' }), '--by', 'e2e', '-o', 'json'])).stdout) as { runId: string };
     const watch = new Watch();
     try {

@@ -2,23 +2,21 @@
 // upgrade. Rejecting at the approval gate and aborting during a wave roll back
 // to exactly the mesh as it was; aborting without rollback stops where it is,
 // and what it reports is what the cluster shows.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { NamespaceStatus, UpgradeStatus } from '../../workflows/messages.js';
 import {
   CLUSTER,
   cli,
   cliOk,
   freshLab,
-  leaveLabAsFound,
+  labSuite,
   meshSnapshot,
   statusOf,
   Watch,
   waitForSettledMesh,
   workloadsIn,
   writeTestPlan,
-  type MeshSnapshot,
 } from '../support/e2e.js';
-import { useTestLab } from '../support/lab.js';
 
 const TEST_TIMEOUT = 15 * 60_000;
 
@@ -26,14 +24,11 @@ const inWave = (wave: string, states: Array<NamespaceStatus['state']>) => (s: Up
   s.phase === 'waves' && s.currentWave === wave && s.namespaces.some((n) => n.wave === wave && states.includes(n.state));
 
 describe('end to end: operator decisions on a running upgrade', () => {
-  let pristine: MeshSnapshot | undefined;
-
-  beforeAll(() => useTestLab());
-  afterAll(() => leaveLabAsFound(pristine), TEST_TIMEOUT);
+  const lab = labSuite(TEST_TIMEOUT);
 
   it('reject at the approval gate rolls the canary back', async () => {
     const { before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     await cliOk(['start', '-f', writeTestPlan(), '--by', 'e2e']);
     const watch = new Watch();
     try {
@@ -60,7 +55,7 @@ describe('end to end: operator decisions on a running upgrade', () => {
 
   it('abort during a wave rolls back every namespace moved so far', async () => {
     const { before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     await cliOk(['start', '-f', writeTestPlan({ approval: 'none' }), '--by', 'e2e']);
     const watch = new Watch();
     try {
@@ -86,7 +81,7 @@ describe('end to end: operator decisions on a running upgrade', () => {
 
   it('abort --no-rollback leaves the mesh where it stood, and says what it left', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const { oldVersion, oldRevision, newVersion, newRevision } = info.versions;
     await cliOk(['start', '-f', writeTestPlan({ approval: 'none' }), '--by', 'e2e']);
     const watch = new Watch();

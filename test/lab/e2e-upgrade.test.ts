@@ -2,7 +2,7 @@
 // the way (every proxy moved, tags moved, old control plane removed), and a
 // faulty one is rolled back on its own by the canary gate, leaving the mesh
 // exactly as it was.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { labInfo } from '../../lab/lab.js';
 import {
   CLUSTER,
@@ -11,7 +11,7 @@ import {
   cliOk,
   fleetNamespaces,
   freshLab,
-  leaveLabAsFound,
+  labSuite,
   meshSnapshot,
   restartHistory,
   setFault,
@@ -20,24 +20,16 @@ import {
   waitForSettledMesh,
   workloadsIn,
   writeTestPlan,
-  type MeshSnapshot,
 } from '../support/e2e.js';
-import { useTestLab } from '../support/lab.js';
 
 const TEST_TIMEOUT = 15 * 60_000;
 
 describe('end to end: an upgrade of the lab mesh through the CLI', () => {
-  let pristine: MeshSnapshot | undefined;
-
-  beforeAll(() => useTestLab());
-  afterAll(async () => {
-    await clearFault(labInfo().versions.newVersion);
-    await leaveLabAsFound(pristine);
-  }, TEST_TIMEOUT);
+  const lab = labSuite(TEST_TIMEOUT, () => clearFault(labInfo().versions.newVersion));
 
   it('promotes a good version: every pod on the new proxy, the default tag on the new revision, the old revision uninstalled', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const { oldVersion, oldRevision, newVersion, newRevision } = info.versions;
     const fleet = fleetNamespaces(before);
     expect(fleet.length).toBeGreaterThan(10);
@@ -100,7 +92,7 @@ describe('end to end: an upgrade of the lab mesh through the CLI', () => {
 
   it('rolls a faulty version back on its own: the canary gate fails on Prometheus data and the mesh is exactly as before', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const { newVersion } = info.versions;
     await setFault(newVersion);
 

@@ -4,7 +4,7 @@
 // version rolled back by its gate, a good canary approved by a human) the
 // orchestrator metrics say what happened, every query of the Grafana
 // dashboard returns data, and the alert rules' expressions see the rollback.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -13,9 +13,8 @@ import { labInfo, labPorts, WORKER_METRICS_JOB, type LabInfo } from '../../lab/l
 import { REPO_ROOT } from '../../lab/paths.js';
 import { freePort } from '../../lab/ports.js';
 import { waitFor } from '../../lab/processes.js';
-import { CLUSTER, clearFault, cliOk, freshLab, leaveLabAsFound, setFault, statusOf, Watch, waitForSettledMesh, type MeshSnapshot } from '../support/e2e.js';
+import { CLUSTER, clearFault, cliOk, freshLab, labSuite, setFault, statusOf, Watch, waitForSettledMesh } from '../support/e2e.js';
 import { loadDashboard, panelQueries, substituteVariables } from '../support/dashboard.js';
-import { useTestLab } from '../support/lab.js';
 
 const TEST_TIMEOUT = 15 * 60_000;
 
@@ -81,17 +80,11 @@ async function runToEnd(plan: string, duringRun?: (watch: Watch) => Promise<void
 const W = `job="${WORKER_METRICS_JOB}", cluster="${CLUSTER}"`;
 
 describe('the orchestrator observes itself: worker metrics, dashboard, alerts', () => {
-  let pristine: MeshSnapshot | undefined;
-
-  beforeAll(() => useTestLab());
-  afterAll(async () => {
-    await clearFault(labInfo().versions.newVersion);
-    await leaveLabAsFound(pristine);
-  }, TEST_TIMEOUT);
+  const lab = labSuite(TEST_TIMEOUT, () => clearFault(labInfo().versions.newVersion));
 
   it('counts what real upgrades did, and every dashboard query returns data from the lab Prometheus', async () => {
     const { info, before } = await freshLab();
-    pristine = before;
+    lab.pristine = before;
     const { newVersion, newRevision } = info.versions;
 
     // The worker is a scrape target of the lab's Prometheus, with the SDK's own metrics.

@@ -16,7 +16,8 @@ import { isLivePod, podProxyRevision, versionFromImage } from '../../activities/
 import { RESTARTED_AT } from '../../activities/kubernetes-labels.js';
 import type { UpgradeStatus } from '../../workflows/messages.js';
 import { startLabWorker, stopLabWorker } from '../../lab/worker.js';
-import { resetTestLab } from './lab.js';
+import { afterAll, beforeAll } from '@jest/globals';
+import { resetTestLab, useTestLab } from './lab.js';
 
 /** The cluster name of the lab's demo plan, so the workflow id is istio-canary-lab. */
 export const CLUSTER = 'lab';
@@ -380,6 +381,21 @@ export async function leaveLabAsFound(pristine: MeshSnapshot | undefined): Promi
   if (!pristine) return;
   const now = await meshSnapshot().catch(() => undefined);
   if (!now || JSON.stringify(now) !== JSON.stringify(pristine)) await resetTestLab();
+}
+
+/**
+ * The hooks of a lab-tier describe block whose tests each start from freshLab():
+ * the test lab for this process, and afterwards `cleanup` then the lab left as
+ * found. A test stores its freshLab() snapshot in `pristine`.
+ */
+export function labSuite(timeoutMs: number, cleanup?: () => Promise<void>): { pristine?: MeshSnapshot } {
+  const lab: { pristine?: MeshSnapshot } = {};
+  beforeAll(() => useTestLab());
+  afterAll(async () => {
+    await cleanup?.();
+    await leaveLabAsFound(lab.pristine);
+  }, timeoutMs);
+  return lab;
 }
 
 /** The namespaces of the demo fleet (they carry a team label). */
