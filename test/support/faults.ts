@@ -7,13 +7,14 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CLUSTER_NAME } from '../../lab/cluster.js';
 import { labInfo, labPorts } from '../../lab/lab.js';
 import { labPaths, tool } from '../../lab/paths.js';
 import { isAlive, waitFor } from '../../lab/processes.js';
+import { stopLabWorker } from '../../lab/worker.js';
 import { PROMETHEUS_BINARY, prometheusStatus, startPrometheus, stopPrometheus } from '../../lab/prometheus.js';
 import { upgradeWorkflowId, type UpgradeStatus } from '../../workflows/messages.js';
 import { statusQuery } from '../../workflows/messages.js';
@@ -21,7 +22,7 @@ import { PhaseAttr } from '../../workflows/search-attributes.js';
 import { afterAll, beforeAll, expect } from '@jest/globals';
 import type { DemoPlanOptions } from '../../lab/demo-plan.js';
 import type { LabInfo } from '../../lab/lab.js';
-import { useTestLab } from './lab.js';
+import { ensureTestLab, stopTestLab, useTestLab } from './lab.js';
 import {
   CLUSTER,
   fleetNamespaces,
@@ -114,25 +115,21 @@ function startComponent(c: Component): number {
 }
 
 /**
- * Kills the components this process restarted whose cluster is gone (their
- * working directory deleted by `lab down`): `kwokctl delete cluster` was seen
- * to leave such a restarted API server running.
+ * Kills every component this process started again and waits until each is
+ * gone. kwokctl does not know them: `kwokctl delete cluster` was seen to leave
+ * such an API server running, holding the lab's port while the next lab came up
+ * (whose own API server then could not bind, and the old one answered instead).
  */
-export function killOrphanedComponents(): number[] {
+async function killRestartedComponents(): Promise<number[]> {
   const killed: number[] = [];
   for (const pid of restartedPids) {
-    let cwd = '';
-    try {
-      cwd = readlinkSync(`/proc/${pid}/cwd`);
-    } catch {
-      restartedPids.delete(pid); // gone
-      continue;
+    if (isAlive(pid)) {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
     }
-    if (!cwd.endsWith(' (deleted)')) continue;
-    process.kill(pid, 'SIGKILL');
-    restartedPids.delete(pid);
-    killed.push(pid);
   }
+  for (const pid of killed) await waitFor(`restarted control-plane process ${pid} to exit`, async () => (isAlive(pid) ? undefined : true), 10_000);
+  restartedPids.clear();
   return killed;
 }
 
@@ -454,9 +451,14 @@ export function faultTestLab(cleanup?: () => Promise<void>): { pristine?: MeshSn
   afterAll(async () => {
     await cleanup?.();
     await closeTemporalClient();
-    await leaveLabAsFound(lab.pristine);
-    const orphans = killOrphanedComponents();
-    if (orphans.length) process.stderr.write(`[faults] killed control-plane processes left from a deleted lab: ${orphans.join(', ')}\n`);
+    if (restartedPids.size === 0) return leaveLabAsFound(lab.pristine);
+    // The control plane is no longer kwokctl's own: a new lab, with this
+    // file's restarted processes gone before it binds their ports.
+    await stopLabWorker();
+    await stopTestLab();
+    const killed = await killRestartedComponents();
+    if (killed.length) process.stderr.write(`[faults] killed restarted control-plane processes ${killed.join(', ')} before bringing up a new lab\n`);
+    await ensureTestLab();
   }, 30 * 60_000);
   return lab;
 }
