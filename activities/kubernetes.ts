@@ -40,8 +40,9 @@ import {
   tagsFromWebhooks,
   versionFromImage,
 } from './kubernetes-revision.js';
-import { rolloutProgress, type RolloutProgress } from './kubernetes-rollout.js';
+import { rolloutProgress, type RolloutProgress, type WorkloadObject } from './kubernetes-rollout.js';
 import { MERGE_PATCH, api, apiFailure, beat, invalidInput, isNotFound, namespaceNotFound, pause, previousHeartbeat } from './kubernetes-support.js';
+import { watchWorkloads } from './workload-watch.js';
 import {
   requireDuration,
   requireInjectionLabels,
@@ -69,7 +70,7 @@ export type KubernetesActivities = Pick<
   | 'countProxiesOnRevision'
 >;
 
-/** How often the waits look again; well inside the workflow's 30 s heartbeat timeout. */
+/** How often a wait heartbeats and checks its deadline (and waitForIstiod looks again); well inside the workflow's 30 s heartbeat timeout. */
 export const POLL_INTERVAL_MS = 1_500;
 /** Page size for lists that may be large (pods across the cluster). */
 const PAGE_SIZE = 500;
@@ -139,7 +140,11 @@ export function createKubernetesActivities(kc: KubeConfig): KubernetesActivities
     }
   }
 
-  /** Listing in a missing namespace returns nothing; a missing namespace must fail loudly instead. */
+  /**
+   * Listing in a missing namespace returns nothing; a missing namespace must fail
+   * loudly instead. Asked only when a list came back empty: one request less per
+   * activity and namespace, which adds up across a wave of hundreds.
+   */
   async function requireNamespaceExists(name: string): Promise<Record<string, string>> {
     const labels = await readNamespaceLabels(name);
     if (labels === undefined) throw namespaceNotFound([name]);
@@ -179,17 +184,6 @@ export function createKubernetesActivities(kc: KubeConfig): KubernetesActivities
       if (isNotFound(error)) return undefined;
       throw apiFailure(`read Deployment ${namespace}/${name}`, error);
     }
-  }
-
-  async function workloadStatuses(namespace: string, kinds: WorkloadKind[]): Promise<WorkloadStatus[]> {
-    const statuses: WorkloadStatus[] = [];
-    for (const kind of kinds) {
-      for (const workload of await listWorkloads(namespace, kind)) {
-        const ref: WorkloadRef = { kind, namespace, name: workload.metadata?.name ?? '' };
-        statuses.push({ ref, progress: rolloutProgress(kind, workload) });
-      }
-    }
-    return statuses.sort((a, b) => byRef(a.ref, b.ref));
   }
 
   /** Every pod in a namespace (or the cluster), page by page. */
@@ -276,7 +270,6 @@ export function createKubernetesActivities(kc: KubeConfig): KubernetesActivities
       requireNamespace(namespace);
       const wanted = requireKinds(kinds);
       requireToken(token);
-      await requireNamespaceExists(namespace);
 
       const restarted: WorkloadRef[] = [];
       const alreadyRestarted: WorkloadRef[] = [];
@@ -298,6 +291,7 @@ export function createKubernetesActivities(kc: KubeConfig): KubernetesActivities
           beat({ restarted: restarted.length, alreadyRestarted: alreadyRestarted.length });
         }
       }
+      if (!restarted.length && !alreadyRestarted.length) await requireNamespaceExists(namespace);
       return { restarted: restarted.sort(byRef), alreadyRestarted: alreadyRestarted.sort(byRef) };
     },
 
@@ -305,54 +299,70 @@ export function createKubernetesActivities(kc: KubeConfig): KubernetesActivities
       requireNamespace(namespace);
       const wanted = requireKinds(kinds);
       requireDuration(progressDeadlineMs, 'progressDeadlineMs');
-      await requireNamespaceExists(namespace);
 
       const checkpoint = readCheckpoint(previousHeartbeat());
       const startedAt = checkpoint?.startedAt ?? Date.now();
       let lastProgressAt = checkpoint?.lastProgressAt ?? startedAt;
       let fingerprint = checkpoint?.fingerprint;
 
-      for (;;) {
-        const statuses = await workloadStatuses(namespace, wanted);
-        const now = Date.now();
-        const describe = ({ ref, progress }: WorkloadStatus): string => `${describeWorkload(ref)}: ${progress.lacking.join(', ')}`;
+      const watch = await watchWorkloads(kc, namespace, wanted);
+      try {
+        for (;;) {
+          const failure = watch.failure();
+          if (failure !== undefined) throw apiFailure(`watch ${wanted.join(', ')} workloads in ${namespace}`, failure);
+          const statuses = wanted
+            .flatMap((kind) =>
+              watch.workloads(kind).map((workload): WorkloadStatus => ({
+                ref: { kind, namespace, name: workload.metadata?.name ?? '' },
+                progress: rolloutProgress(kind, workload as WorkloadObject),
+              })),
+            )
+            .sort((a, b) => byRef(a.ref, b.ref));
+          const now = Date.now();
+          const describe = ({ ref, progress }: WorkloadStatus): string => `${describeWorkload(ref)}: ${progress.lacking.join(', ')}`;
 
-        const failed = statuses.filter((s) => s.progress.state === 'failed');
-        if (failed.length) {
-          throw rolloutFailed(`rollout failed in ${namespace}: ${failed.map(describe).join('; ')}`, { failed: failed.map(describe) });
-        }
-        const pending = statuses.filter((s) => s.progress.state === 'progressing');
-        if (!pending.length) {
-          return {
-            workloads: statuses.map(({ ref, progress }) => ({ ...ref, readyReplicas: progress.readyReplicas, replicas: progress.replicas })),
-            durationMs: now - startedAt,
-          };
-        }
+          const failed = statuses.filter((s) => s.progress.state === 'failed');
+          if (failed.length) {
+            throw rolloutFailed(`rollout failed in ${namespace}: ${failed.map(describe).join('; ')}`, { failed: failed.map(describe) });
+          }
+          const pending = statuses.filter((s) => s.progress.state === 'progressing');
+          if (!pending.length) {
+            if (!statuses.length) await requireNamespaceExists(namespace);
+            return {
+              workloads: statuses.map(({ ref, progress }) => ({ ...ref, readyReplicas: progress.readyReplicas, replicas: progress.replicas })),
+              durationMs: now - startedAt,
+            };
+          }
 
-        const current = JSON.stringify(statuses.map((s) => [s.ref.kind, s.ref.name, s.progress.fingerprint]));
-        if (current !== fingerprint) {
-          fingerprint = current;
-          lastProgressAt = now;
-        } else if (now - lastProgressAt > progressDeadlineMs) {
-          throw rolloutFailed(
-            `rollout in ${namespace} made no progress for ${Math.round((now - lastProgressAt) / 1000)}s ` +
-              `(deadline ${Math.round(progressDeadlineMs / 1000)}s): ${pending.map(describe).join('; ')}`,
-            { pending: pending.map(describe) },
-          );
+          const current = JSON.stringify(statuses.map((s) => [s.ref.kind, s.ref.name, s.progress.fingerprint]));
+          if (current !== fingerprint) {
+            fingerprint = current;
+            lastProgressAt = now;
+          } else if (now - lastProgressAt > progressDeadlineMs) {
+            throw rolloutFailed(
+              `rollout in ${namespace} made no progress for ${Math.round((now - lastProgressAt) / 1000)}s ` +
+                `(deadline ${Math.round(progressDeadlineMs / 1000)}s): ${pending.map(describe).join('; ')}`,
+              { pending: pending.map(describe) },
+            );
+          }
+          const checkpoint: WaitCheckpoint = { startedAt, lastProgressAt, fingerprint };
+          beat({ ...checkpoint, pending: pending.slice(0, 20).map(describe) });
+          // The next change, or a heartbeat's worth of time to check the deadline; pause() ends the wait on cancellation.
+          await Promise.race([watch.changeOrTimeout(POLL_INTERVAL_MS), pause(POLL_INTERVAL_MS)]);
         }
-        const checkpoint: WaitCheckpoint = { startedAt, lastProgressAt, fingerprint };
-        beat({ ...checkpoint, pending: pending.slice(0, 20).map(describe) });
-        await pause(POLL_INTERVAL_MS);
+      } finally {
+        await watch.stop();
       }
     },
 
     async checkProxyRevision({ namespace, revision }) {
       requireNamespace(namespace);
       requireRevision(revision);
-      await requireNamespaceExists(namespace);
+      const pods = await listPods(namespace);
+      if (!pods.length) await requireNamespaceExists(namespace);
       let matching = 0;
       const mismatched: Array<{ pod: string; revision: string | null }> = [];
-      for (const pod of (await listPods(namespace)).filter(isRunningPod)) {
+      for (const pod of pods.filter(isRunningPod)) {
         const injectedBy = podProxyRevision(pod);
         if (injectedBy === revision) matching++;
         else mismatched.push({ pod: pod.metadata?.name ?? '', revision: injectedBy });

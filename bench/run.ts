@@ -38,6 +38,10 @@ const resultsDir = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 
+function writeResults(rows: unknown[]): void {
+  writeFileSync(file, `${JSON.stringify({ qps: process.env.ISTIO_CANARY_KUBE_QPS, burst: process.env.ISTIO_CANARY_KUBE_BURST, results: rows }, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
   const paths = labPaths();
   const info = await labUp(log);
@@ -91,6 +95,8 @@ async function main(): Promise<void> {
       // The faulty version's errors must leave the gate window before the next
       // run's preflight measures the canary's baseline.
       await new Promise((r) => setTimeout(r, GATE_WINDOW_SECONDS * 1000 + 5_000));
+      // A 200-namespace round runs for an hour: what it measured so far survives a stop.
+      writeResults([...results, { namespaces: n, runs: r, partial: true, good, bad }]);
     }
     clearInterval(sampler);
     const lifetimeRssMb = rssMb(worker.pid);
@@ -125,8 +131,7 @@ async function main(): Promise<void> {
     };
     results.push(summary);
     log(`n=${n}: ${JSON.stringify({ ...summary, good: undefined, bad: undefined })}`);
-    // Written after every size, so a long run that is stopped keeps what it measured.
-    writeFileSync(file, `${JSON.stringify({ qps: process.env.ISTIO_CANARY_KUBE_QPS, burst: process.env.ISTIO_CANARY_KUBE_BURST, results }, null, 2)}\n`);
+    writeResults(results);
     log(`results in ${file}`);
   }
   if (!process.argv.includes('--keep-lab')) await labDown(log);

@@ -9,7 +9,7 @@
 // the mesh: the gateway tests only read the lab's ingress gateway.
 
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, type RequestContext, type V1Pod } from '@kubernetes/client-node';
 import { createActivities } from '../../activities/index.js';
 import type { InjectionLabels, UpgradeActivities } from '../../activities/contract.js';
 import { kubectl } from '../../lab/cluster.js';
@@ -41,8 +41,15 @@ let activities: UpgradeActivities;
 let oldRevision: string;
 let newRevision: string;
 
+/** The lab's kubeconfig, noting the URL of every request made through it (the hook every client-node request passes). */
+class RequestRecordingKubeConfig extends KubeConfig {
+  readonly requests: URL[] = [];
 
-
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    this.requests.push(new URL(context.getUrl()));
+    await super.applySecurityAuthentication(context);
+  }
+}
 
 async function namespaceLabels(name: string): Promise<Record<string, string>> {
   return (await core.readNamespace({ name })).metadata?.labels ?? {};
@@ -248,9 +255,33 @@ describe('restartWorkloads and waitForRollout', () => {
     }
   });
 
-  it('waitForRollout fails for good on a missing namespace', async () => {
-    const failure = await failureOf(run(activities.waitForRollout, { namespace: `act-k8s-${RUN}-missing`, kinds: ['Deployment'], progressDeadlineMs: 5_000 }));
-    expect(failure).toMatchObject({ type: 'NamespaceNotFound', nonRetryable: true });
+  it('waitForRollout follows a rollout by one list and one watch, not by polling, however long it runs', async () => {
+    const counting = new RequestRecordingKubeConfig();
+    counting.loadFromFile(info.kubeconfig);
+    const recorded = createActivities({ kubeConfig: counting, kubeconfigPath: info.kubeconfig, backupDir: paths.backups });
+    // minReadySeconds 6: the rollout lasts at least 6 s, four of the old 1.5 s polls.
+    await slowStart(paths, REV, 'stuck', '6s');
+    const done = await run(recorded.waitForRollout, { namespace: REV, kinds: ['Deployment'], progressDeadlineMs: 60_000 });
+    expect(done.durationMs).toBeGreaterThanOrEqual(5_000);
+    expect(done.workloads).toEqual([{ kind: 'Deployment', namespace: REV, name: 'stuck', readyReplicas: 2, replicas: 2 }]);
+    const deploymentRequests = counting.requests.filter((url) => url.pathname === `/apis/apps/v1/namespaces/${REV}/deployments`);
+    expect(deploymentRequests.filter((url) => url.searchParams.get('watch') !== 'true')).toHaveLength(1);
+    expect(deploymentRequests.filter((url) => url.searchParams.get('watch') === 'true')).toHaveLength(1);
+    // The list and the watch: nothing else (the namespace is known to exist from its workloads).
+    expect(counting.requests).toHaveLength(2);
+  });
+
+  it('waitForRollout, restartWorkloads and checkProxyRevision fail for good on a missing namespace (not an empty success)', async () => {
+    const namespace = `act-k8s-${RUN}-missing`;
+    const failures = [
+      await failureOf(run(activities.waitForRollout, { namespace, kinds: ['Deployment'], progressDeadlineMs: 5_000 })),
+      await failureOf(run(activities.restartWorkloads, { namespace, kinds: ['Deployment', 'StatefulSet'], token: '2026-11-26T12:00:00Z' })),
+      await failureOf(run(activities.checkProxyRevision, { namespace, revision: newRevision })),
+    ];
+    for (const failure of failures) {
+      expect(failure).toMatchObject({ type: 'NamespaceNotFound', nonRetryable: true });
+      expect(failure.message).toContain(namespace);
+    }
   });
 });
 
