@@ -1,5 +1,6 @@
 // Detection and rollback of a faulty version: when Prometheus first saw the
 // canary go bad, when the gate failed, and when every namespace was back.
+import { scrapeIntervalSeconds } from '../lab/prometheus.js';
 import type { UpgradeStatus } from '../workflows/messages.js';
 
 export interface FaultTimes {
@@ -11,12 +12,14 @@ export interface FaultTimes {
 }
 
 /**
- * The first scrape (1 s interval, rate over the smallest usable window, 3 s)
- * at which the canary namespace's 5xx share passes the gate's own 1% threshold.
+ * The first scrape at which the canary namespace's 5xx share passes the gate's
+ * own 1% threshold: a rate over the smallest window that holds two scrapes
+ * (3 s at the lab's 1 s interval), evaluated every second.
  */
 async function firstBadScrape(prometheusUrl: string, namespace: string, fromMs: number, toMs: number): Promise<number> {
   const scope = `reporter="destination",destination_workload_namespace="${namespace}"`;
-  const expr = `(sum(rate(istio_requests_total{${scope},response_code=~"5.."}[3s])) or vector(0)) / sum(rate(istio_requests_total{${scope}}[3s])) > 0.01`;
+  const window = `${Math.max(3, 2 * scrapeIntervalSeconds())}s`;
+  const expr = `(sum(rate(istio_requests_total{${scope},response_code=~"5.."}[${window}])) or vector(0)) / sum(rate(istio_requests_total{${scope}}[${window}])) > 0.01`;
   const url = new URL('/api/v1/query_range', prometheusUrl);
   url.search = new URLSearchParams({ query: expr, start: String(fromMs / 1000), end: String(toMs / 1000), step: '1' }).toString();
   const body = (await (await fetch(url)).json()) as { data?: { result?: Array<{ values: Array<[number, string]> }> } };

@@ -46,6 +46,22 @@ export interface PrometheusConfigOptions {
   jobName?: string;
   /** More jobs, each with its own `127.0.0.1:<port>` targets (e.g. the worker's /metrics). */
   extraJobs?: ReadonlyArray<{ jobName: string; targets: readonly string[] }>;
+  /** Seconds between scrapes (and their timeout); default LAB_PROMETHEUS_SCRAPE_INTERVAL, else 1. */
+  scrapeIntervalSeconds?: number;
+}
+
+/**
+ * 1 s by default, so gates and tests see a change within a second. The
+ * benchmark's 200-namespace fleet exposes ~70,000 series lines (60 MB) per
+ * scrape, which neither the traffic simulator nor Prometheus turns over every
+ * second on 2 cores: it sets a longer interval.
+ */
+export function scrapeIntervalSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.LAB_PROMETHEUS_SCRAPE_INTERVAL;
+  if (raw === undefined || raw === '') return 1;
+  const seconds = Number(raw);
+  if (!/^\d+$/.test(raw) || seconds < 1 || seconds > 60) throw new Error(`LAB_PROMETHEUS_SCRAPE_INTERVAL must be whole seconds from 1 to 60, got ${JSON.stringify(raw)}`);
+  return seconds;
 }
 
 function assertLoopbackTargets(targets: readonly string[]): void {
@@ -59,8 +75,8 @@ function assertLoopbackTargets(targets: readonly string[]): void {
   }
 }
 
-/** The config text: 1 s scrapes of static loopback targets, nothing else (no service discovery, no remote write). */
-export function renderPrometheusConfig({ targets, jobName = 'lab', extraJobs = [] }: PrometheusConfigOptions): string {
+/** The config text: scrapes (1 s unless set) of static loopback targets, nothing else (no service discovery, no remote write). */
+export function renderPrometheusConfig({ targets, jobName = 'lab', extraJobs = [], scrapeIntervalSeconds: interval = scrapeIntervalSeconds() }: PrometheusConfigOptions): string {
   const jobs = [{ jobName, targets }, ...extraJobs];
   for (const job of jobs) {
     assertLoopbackTargets(job.targets);
@@ -68,7 +84,7 @@ export function renderPrometheusConfig({ targets, jobName = 'lab', extraJobs = [
   }
   // JSON is YAML, and quotes every value.
   const config = {
-    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+    global: { scrape_interval: `${interval}s`, scrape_timeout: `${interval}s`, evaluation_interval: '1s' },
     scrape_configs: jobs.map((job) => ({ job_name: job.jobName, static_configs: [{ targets: [...job.targets] }] })),
   };
   return `# Written by lab/prometheus.ts; rewritten on every start.\n${JSON.stringify(config, null, 2)}\n`;

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { escapeLabelValue, formatLabels, formatValue } from '../../lab/traffic/exposition.js';
+import { MetricFamily, escapeLabelValue, formatLabels, formatValue, renderFamilies } from '../../lab/traffic/exposition.js';
 import { FAULTY_PROFILE, HEALTHY_PROFILE, ISTIO_DURATION_BUCKETS_MS, histogramQuantile } from '../../lab/traffic/profiles.js';
 import type { DeploymentLike, PodLike } from '../../lab/traffic/pods.js';
 import { MeshSimulator, type SimulatorOptions } from '../../lab/traffic/simulator.js';
@@ -116,6 +116,25 @@ describe('exposition helpers', () => {
     expect(formatValue(0.1)).toBe('0.1');
     expect(formatValue(Infinity)).toBe('+Inf');
     expect(formatValue(Number.NaN)).toBe('NaN');
+  });
+  it('renders a histogram cumulative, its labels (escaped) before le, with and without labels', () => {
+    const family = new MetricFamily('d', 'histogram', 'h');
+    family.histogram([['a', 'x"y']], [5, 10], [1, 2, 3], 42.5);
+    family.histogram([], [5], [0, 1], 7);
+    expect(renderFamilies([family]).split('\n')).toEqual([
+      '# HELP d h',
+      '# TYPE d histogram',
+      'd_bucket{a="x\\"y",le="5"} 1',
+      'd_bucket{a="x\\"y",le="10"} 3',
+      'd_bucket{a="x\\"y",le="+Inf"} 6',
+      'd_sum{a="x\\"y"} 42.5',
+      'd_count{a="x\\"y"} 6',
+      'd_bucket{le="5"} 0',
+      'd_bucket{le="+Inf"} 1',
+      'd_sum 7',
+      'd_count 1',
+      '',
+    ]);
   });
 });
 
