@@ -78,7 +78,7 @@ export function rssMb(rootPid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): numb
   return Math.round(best);
 }
 
-function descendants(root: number): number[] {
+export function descendants(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

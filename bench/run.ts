@@ -1,4 +1,4 @@
-// `npm run bench -- --namespaces 10,50,200 --runs 3 [--baseline 10,50] [--qps 50 --burst 100] [--keep-lab]`
+// `npm run bench -- --namespaces 10,50,200 --runs 3 [--baseline 10,50] [--qps 50 --burst 100] [--worker compiled|source] [--keep-lab]`
 //
 // For each fleet size, on the benchmark's own lab (.lab-bench, the engineer ports 36233, 36234, 36090, 36017, 36091 unless LAB_*_PORT say otherwise):
 // a completed upgrade (wall time, lower bound, overhead ratio, history events,
@@ -7,7 +7,7 @@
 // times; for the sizes given to --baseline, the seed's manual procedure once (bench/baseline.sh).
 // Prints a table and writes bench/results/<date>.json. Never part of `npm test`.
 import { execa } from 'execa';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyFleet, benchFleet, resetFleet, useBenchLab, waitRolledOut } from './lab.js';
 
@@ -30,7 +30,13 @@ const runs = Number(option('runs', '3'));
 const baselineSizes = option('baseline', '').split(',').filter(Boolean).map(Number);
 process.env.ISTIO_CANARY_KUBE_QPS = option('qps', process.env.ISTIO_CANARY_KUBE_QPS ?? '50');
 process.env.ISTIO_CANARY_KUBE_BURST = option('burst', process.env.ISTIO_CANARY_KUBE_BURST ?? '100');
+// compiled: as deployed (tsc output on plain node, worker/memory.ts settings); source: the lab's own tsx worker.
+const workerMode = option('worker', 'compiled');
 if (sizes.some((n) => !Number.isInteger(n) || n < 2) || !(runs >= 1)) throw new Error('--namespaces takes sizes >= 2 (e.g. 10,50,200), --runs a count >= 1');
+if (workerMode !== 'compiled' && workerMode !== 'source') throw new Error('--worker takes compiled or source');
+// Above 50 namespaces the traffic simulator's exposition (~350 lines per
+// namespace) is too large to scrape every second on 2 cores (lab/prometheus.ts).
+process.env.LAB_PROMETHEUS_SCRAPE_INTERVAL ??= Math.max(...sizes) > 50 ? '5' : '1';
 
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const results: unknown[] = [];
@@ -39,7 +45,15 @@ mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 
 function writeResults(rows: unknown[]): void {
-  writeFileSync(file, `${JSON.stringify({ qps: process.env.ISTIO_CANARY_KUBE_QPS, burst: process.env.ISTIO_CANARY_KUBE_BURST, results: rows }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ qps: process.env.ISTIO_CANARY_KUBE_QPS, burst: process.env.ISTIO_CANARY_KUBE_BURST, worker: workerMode, scrapeIntervalSeconds: process.env.LAB_PROMETHEUS_SCRAPE_INTERVAL, results: rows }, null, 2)}\n`);
+}
+
+/** The worker compiled into the lab's own directory (not dist/, which a concurrent `npm run build` empties). */
+async function compileWorker(labRoot: string): Promise<string> {
+  const dir = join(labRoot, 'dist');
+  rmSync(dir, { recursive: true, force: true });
+  await execa(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', dir]);
+  return dir;
 }
 
 async function main(): Promise<void> {
@@ -55,7 +69,7 @@ async function main(): Promise<void> {
     const bundle = join(info.root, 'workflows-bundle.js');
     await execa(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'scripts', 'bundle-workflows.ts'), bundle]);
     process.env.ISTIO_CANARY_WORKFLOW_BUNDLE = bundle;
-    const worker = await startLabWorker({ paths });
+    const worker = await startLabWorker({ paths, ...(workerMode === 'compiled' && { compiledDir: await compileWorker(info.root) }) });
     // Sampled while upgrades run: the lifetime peak (VmHWM) also holds the start-up bundling.
     let upgradeRssMb = 0;
     const sampler = setInterval(() => (upgradeRssMb = Math.max(upgradeRssMb, rssMb(worker.pid, 'VmRSS'))), 1_000);

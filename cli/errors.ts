@@ -28,12 +28,15 @@ export interface ExplainedError {
 
 type TargetRef = Pick<TemporalTarget, 'address' | 'namespace'>;
 
+/** The worker's settings errors (activities/config.ts, worker/metrics.ts, worker/cache.ts): the message is the line. */
+const CONFIG_ERRORS = new Set(['ActivitiesConfigError', 'MetricsAddressError', 'WorkerConfigError']);
+
 export function explainError(err: unknown, target?: TargetRef): ExplainedError {
   if (err instanceof CliError) return { line: err.message, exitCode: err.exitCode };
   if (err instanceof TemporalUnreachableError) return { line: err.message, exitCode: ExitCode.Crashed };
   if (err instanceof TemporalConfigError) return { line: err.message, exitCode: ExitCode.Refused };
   // Matched by name: importing activities/config.ts (or the worker's metrics) would load the Kubernetes client (or the SDK runtime) into every command.
-  if (err instanceof Error && (err.name === 'ActivitiesConfigError' || err.name === 'MetricsAddressError')) return { line: err.message, exitCode: ExitCode.Refused };
+  if (err instanceof Error && CONFIG_ERRORS.has(err.name)) return { line: err.message, exitCode: ExitCode.Refused };
   if (err instanceof NamespaceNotFoundError) {
     const where = target ? ` on Temporal at ${target.address}` : '';
     return { line: `namespace ${err.namespace} not found${where} (set TEMPORAL_NAMESPACE or the profile's namespace)`, exitCode: ExitCode.Refused };

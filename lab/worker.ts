@@ -9,6 +9,7 @@ import { labEnv, labInfo, labPorts } from './lab.js';
 import { labPaths, REPO_ROOT, type LabPaths } from './paths.js';
 import { isAlive, logFile, pidOf, startDetached, stopProcess, waitFor } from './processes.js';
 import { refreshWorkerKubeconfig } from './worker-identity.js';
+import { withWorkerMemoryEnv } from '../worker/memory.js';
 
 export const WORKER_PROCESS = 'worker';
 /** The line `istio-canary worker` prints once it polls the task queue. */
@@ -31,11 +32,23 @@ export function labWorkerEnv(paths: LabPaths = labPaths()): NodeJS.ProcessEnv {
   return { ...process.env, ...labEnv(labInfo(paths)), KUBECONFIG: paths.workerKubeconfig, ISTIO_CANARY_METRICS_ADDRESS: metrics };
 }
 
+export interface StartLabWorkerOptions {
+  timeoutMs?: number;
+  paths?: LabPaths;
+  /**
+   * Run the compiled worker in this directory (`tsc -p tsconfig.build.json
+   * --outDir <dir>`) on plain node with WORKER_MEMORY_ENV, as a deployed worker
+   * runs, instead of the sources through tsx. A directory of the caller's own,
+   * not dist/: a concurrent `npm run build` empties dist/.
+   */
+  compiledDir?: string;
+}
+
 /**
  * Starts the worker unless one runs (then keeps it), and waits until it polls
  * Temporal: bundling the workflow code takes some seconds on a small machine.
  */
-export async function startLabWorker(options: { timeoutMs?: number; paths?: LabPaths } = {}): Promise<LabWorker> {
+export async function startLabWorker(options: StartLabWorkerOptions = {}): Promise<LabWorker> {
   const paths = options.paths ?? labPaths();
   const log = logFile(paths, WORKER_PROCESS);
   const running = pidOf(paths, WORKER_PROCESS);
@@ -44,12 +57,13 @@ export async function startLabWorker(options: { timeoutMs?: number; paths?: LabP
   // Only what this start writes counts: the log is appended to across restarts.
   const offset = existsSync(log) ? statSync(log).size : 0;
   await refreshWorkerKubeconfig(paths); // a fresh token for the whole life of this worker
-  const tsx = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+  const command = workerCommand(options.compiledDir);
+  const env = options.compiledDir ? withWorkerMemoryEnv(labWorkerEnv(paths)) : labWorkerEnv(paths);
   // Under a small bash that notes how the worker ended: a crash (a signal, a
   // native fault) otherwise leaves nothing in the log. A stop by `lab down`
   // signals the whole group, and the worker logs its own graceful stop.
   const script = '"$0" "$@"; code=$?; echo "[lab] the worker exited with status $code at $(date -u +%Y-%m-%dT%H:%M:%SZ)"; exit $code';
-  const pid = startDetached(paths, WORKER_PROCESS, 'bash', ['-c', script, tsx, join(REPO_ROOT, 'cli', 'main.ts'), 'worker'], labWorkerEnv(paths));
+  const pid = startDetached(paths, WORKER_PROCESS, 'bash', ['-c', script, ...command], env);
   await waitFor(
     'the lab worker',
     async () => {
@@ -60,6 +74,15 @@ export async function startLabWorker(options: { timeoutMs?: number; paths?: LabP
     log,
   );
   return { pid, log, started: true };
+}
+
+/** `istio-canary worker`: from source through tsx, or compiled on the repository's Node 24. */
+function workerCommand(compiledDir: string | undefined): string[] {
+  const bin = (name: string) => join(REPO_ROOT, 'node_modules', '.bin', name);
+  if (!compiledDir) return [bin('tsx'), join(REPO_ROOT, 'cli', 'main.ts'), 'worker'];
+  const main = join(compiledDir, 'cli', 'main.js');
+  if (!existsSync(main)) throw new Error(`no compiled worker at ${main} (build it with: tsc -p tsconfig.build.json --outDir ${compiledDir})`);
+  return [bin('node'), main, 'worker'];
 }
 
 /** Stops it gracefully (SIGTERM to its process group: in-flight activities finish). */

@@ -13,17 +13,28 @@ export function workflowsEntryPath(): string {
   return existsSync(source) ? source : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 }
 
+/**
+ * The bundle `npm run build` writes into dist/ beside the compiled code, used
+ * when running compiled (the package, the image). From source there is none: a
+ * bundle left over would be stale, so the sources are bundled instead.
+ */
+export function packagedBundlePath(): string | undefined {
+  const source = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  const packaged = fileURLToPath(new URL('../workflows-bundle.js', import.meta.url));
+  return !existsSync(source) && existsSync(packaged) ? packaged : undefined;
+}
+
 let cached: Promise<WorkflowBundle> | undefined;
 
 /**
- * The bundled workflow code, built on first use and reused for the rest of the
- * process; or, with ISTIO_CANARY_WORKFLOW_BUNDLE, read from a file that
- * `tsx scripts/bundle-workflows.ts <file>` wrote. Webpack leaves the worker
- * about 150 MB larger for good (measured: docs/benchmarks.md), so a deployed
- * worker should load a bundle made at build time.
+ * The bundled workflow code: with ISTIO_CANARY_WORKFLOW_BUNDLE, read from a
+ * file that `tsx scripts/bundle-workflows.ts <file>` wrote; else the packaged
+ * one (packagedBundlePath); else built on first use and reused for the rest of
+ * the process. Webpack leaves the worker about 50 MB larger for good (measured:
+ * docs/benchmarks.md), so a deployed worker loads a bundle made at build time.
  */
 export function bundleUpgradeWorkflows(options: { logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<WorkflowBundle> {
-  const prebuilt = (options.env ?? process.env).ISTIO_CANARY_WORKFLOW_BUNDLE;
+  const prebuilt = (options.env ?? process.env).ISTIO_CANARY_WORKFLOW_BUNDLE || packagedBundlePath();
   if (prebuilt) {
     if (!existsSync(prebuilt)) return Promise.reject(new Error(`ISTIO_CANARY_WORKFLOW_BUNDLE: no file at ${prebuilt} (write one with: tsx scripts/bundle-workflows.ts ${prebuilt})`));
     return Promise.resolve({ code: readFileSync(prebuilt, 'utf8') });

@@ -7,6 +7,7 @@ import { createActivities } from '../activities/index.js';
 import { loadActivitiesConfig } from '../activities/config.js';
 import { TASK_QUEUE } from '../workflows/messages.js';
 import { bundleUpgradeWorkflows } from './bundle.js';
+import { maxCachedWorkflows } from './cache.js';
 import { connectTemporal, loadTemporalTarget } from './connection.js';
 import { enableWorkerMetrics, metricsAddress } from './metrics.js';
 
@@ -25,6 +26,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   // Check the configuration and connect before bundling, so a bad setting or an
   // unreachable server is reported at once.
   const metricsAt = metricsAddress(options.metricsAddress, env);
+  const cachedWorkflows = maxCachedWorkflows(env);
   const activities = createActivities(loadActivitiesConfig(env));
   // The SDK runtime (which serves /metrics) must exist before the first connection.
   const metrics = metricsAt ? enableWorkerMetrics(metricsAt) : undefined;
@@ -37,6 +39,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
       // Webpack's module listing is noise for an operator; warnings and errors still show.
       workflowBundle: await bundleUpgradeWorkflows({ logger: new DefaultLogger('WARN') }),
       activities,
+      // Bounded: the SDK's default follows the heap limit (thousands), not the work this worker runs.
+      maxCachedWorkflows: cachedWorkflows,
       ...(metrics ? { interceptors: metrics.interceptors } : {}),
     });
     metrics?.watchUpgrades(connection, target.namespace, log);

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa, type ResultPromise } from 'execa';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +88,8 @@ describe('the installed package', () => {
     const pkg = join(installed, 'node_modules', 'istio-canary');
     expect(existsSync(join(pkg, 'dist', 'cli', 'main.js'))).toBe(true);
     expect(existsSync(join(pkg, 'dist', 'workflows', 'index.js'))).toBe(true);
+    // The workflow bundle made at build time: the installed worker loads it instead of running webpack.
+    expect(readFileSync(join(pkg, 'dist', 'workflows-bundle.js'), 'utf8')).toContain('istioCanaryUpgrade');
     expect(existsSync(join(pkg, 'cli'))).toBe(false);
     expect(existsSync(join(pkg, 'dist', 'lab'))).toBe(false);
     expect(existsSync(join(installed, 'node_modules', 'tsx'))).toBe(false);
@@ -138,7 +140,7 @@ describe('the installed package', () => {
       await temporal?.teardown();
     });
 
-    it('bundles the compiled workflows, polls the task queue, and stops on SIGTERM with exit 0', async () => {
+    it('loads the packaged workflow bundle, polls the task queue, and stops on SIGTERM with exit 0', async () => {
       const kubeconfig = join(work, 'kubeconfig');
       // The worker reads its kubeconfig at start but calls the API only for an upgrade: a
       // closed loopback port is enough here.

@@ -6,6 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dockerBuildContextFiles } from '../support/build-context.js';
+import { WORKER_MEMORY_ENV } from '../../worker/memory.js';
 import { buildContext, declaredVariables, parseDockerfile, stageLineage, type Instruction, type Stage } from '../support/dockerfile.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -100,6 +101,11 @@ describe('Dockerfile', () => {
     expect(undeclared).toEqual([]);
   });
 
+  it('runs the worker with the memory settings the benchmark measured (worker/memory.ts)', () => {
+    const env = new Map(imageInstructions().filter((i) => i.keyword === 'ENV').flatMap(declaredVariables).map(({ name, value }) => [name, value]));
+    for (const [name, value] of Object.entries(WORKER_MEMORY_ENV)) expect([name, env.get(name)]).toEqual([name, value]);
+  });
+
   it('exposes the metrics port and starts the worker in exec form', () => {
     expect(imageInstructions().some((i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).includes('9464'))).toBe(true);
     expect(JSON.parse(lastOf('ENTRYPOINT')!.args)).toEqual(['istio-canary', 'worker']);
@@ -117,7 +123,7 @@ describe('.dockerignore', () => {
 
   it('sends what the build stage compiles and no credentials, caches or dependencies', () => {
     const context = dockerBuildContextFiles(root);
-    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'bin/istio-canary.js', 'README.md', 'cli/main.ts', 'workflows/index.ts', 'lab/lab.ts']) {
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'bin/istio-canary.js', 'README.md', 'cli/main.ts', 'workflows/index.ts', 'lab/lab.ts', 'scripts/bundle-workflows.ts']) {
       expect(context).toContain(needed);
     }
     const forbidden = /^(node_modules|\.git|\.tools|\.lab[^/]*|dist|test)(\/|$)|\.(pem|key|crt)$|kubeconfig|(^|\/)\.env$/;
