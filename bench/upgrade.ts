@@ -12,7 +12,7 @@ import { WORKER_USER_AGENT } from '../activities/kube-client.js';
 import { statusQuery, upgradeWorkflowId, type UpgradeStatus } from '../workflows/messages.js';
 import { auditRequests, stageRolloutMs, type RequestStats } from './measure.js';
 import { waitForTraffic } from './fault.js';
-import { benchPlan, GATE_WINDOW_SECONDS, SOAK_SECONDS, type BenchStages } from './plan.js';
+import { benchPlan, GATE_WINDOW_SECONDS, SOAK_SECONDS, stageBatches, type BenchStages } from './plan.js';
 
 export interface UpgradeRun {
   outcome: string;
@@ -64,11 +64,15 @@ export async function runUpgrade(info: LabInfo, paths: LabPaths, stages: BenchSt
   }
 }
 
-/** install + Σ over the sequential stages (their rollout as Kubernetes timed it + their soak). */
+/**
+ * install + Σ over the sequential stages (the rollouts of their batches, one
+ * after another, as Kubernetes timed each + the stage's soak). The time between
+ * one batch's last rollout and the next batch's first restart is overhead.
+ */
 export async function lowerBoundMs(paths: LabPaths, run: UpgradeRun, stages: BenchStages): Promise<{ lowerBoundMs: number; installMs: number; rolloutsMs: number[] }> {
   const deployments = (JSON.parse(await kubectl(paths, ['get', 'deploy', '-A', '-o', 'json'])) as { items: Parameters<typeof stageRolloutMs>[0] }).items;
   const installMs = run.status.timings.find((t) => t.step === 'install')?.durationMs;
   if (installMs === undefined) throw new Error('the run recorded no install timing');
-  const rolloutsMs = [stages.canary, stages.early, stages.rest].filter((s) => s.length).map((s) => stageRolloutMs(deployments, s));
+  const rolloutsMs = stageBatches(stages).map((batches) => batches.reduce((sum, batch) => sum + stageRolloutMs(deployments, batch), 0));
   return { lowerBoundMs: installMs + rolloutsMs.reduce((a, b) => a + b + SOAK_SECONDS * 1000, 0), installMs, rolloutsMs };
 }
