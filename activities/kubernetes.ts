@@ -348,7 +348,7 @@ export function createKubernetesActivities(kc: KubeConfig): KubernetesActivities
           const checkpoint: WaitCheckpoint = { startedAt, lastProgressAt, fingerprint };
           beat({ ...checkpoint, pending: pending.slice(0, 20).map(describe) });
           // The next change, or a heartbeat's worth of time to check the deadline; pause() ends the wait on cancellation.
-          await Promise.race([watch.changeOrTimeout(POLL_INTERVAL_MS), pause(POLL_INTERVAL_MS)]);
+          await Promise.race([watch.nextChange(), pause(POLL_INTERVAL_MS)]);
         }
       } finally {
         await watch.stop();

@@ -15,10 +15,10 @@ const RESOURCE: Record<WorkloadKind, string> = {
 };
 
 export interface WorkloadWatch {
-  /** The workloads of a kind as last seen, sorted by name. */
-  workloads(kind: WorkloadKind): KubernetesObject[];
-  /** Resolves at the next change to any watched workload, or after `ms`. */
-  changeOrTimeout(ms: number): Promise<void>;
+  /** The workloads of a kind as last seen. */
+  workloads(kind: WorkloadKind): readonly KubernetesObject[];
+  /** Resolves at the next change to any watched workload (or a watch failing); race it with a timeout. */
+  nextChange(): Promise<void>;
   /** Why a watch stopped (the API server went away, a list failed); the wait should fail and be retried. */
   failure(): unknown;
   stop(): Promise<void>;
@@ -63,9 +63,6 @@ export async function watchWorkloads(kc: KubeConfig, namespace: string, kinds: r
     });
     caches.set(kind, cache);
   }
-  const stop = async (): Promise<void> => {
-    for (const cache of caches.values()) await cache.stop();
-  };
   try {
     await Promise.all([...caches.values()].map((cache) => cache.start()));
   } catch (error) {
@@ -73,17 +70,15 @@ export async function watchWorkloads(kc: KubeConfig, namespace: string, kinds: r
   }
 
   return {
-    workloads: (kind) => [...(caches.get(kind)?.list(namespace) ?? [])].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '')),
-    changeOrTimeout: (ms) =>
+    workloads: (kind) => caches.get(kind)?.list(namespace) ?? [],
+    nextChange: () =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
+        wake = resolve;
         if (failure !== undefined) changed();
       }),
     failure: () => failure,
-    stop,
+    stop: async () => {
+      for (const cache of caches.values()) await cache.stop();
+    },
   };
 }

@@ -59,17 +59,19 @@ async function compileWorker(labRoot: string): Promise<string> {
 async function main(): Promise<void> {
   const paths = labPaths();
   const info = await labUp(log);
+  // As a deployed worker should: the workflow bundle made beforehand, no webpack in the worker.
+  // Made (and the worker compiled) once; each size starts a fresh worker from them.
+  const bundle = join(info.root, 'workflows-bundle.js');
+  await execa(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'scripts', 'bundle-workflows.ts'), bundle]);
+  process.env.ISTIO_CANARY_WORKFLOW_BUNDLE = bundle;
+  const compiledDir = workerMode === 'compiled' ? await compileWorker(info.root) : undefined;
   for (const n of sizes) {
     const fleet = benchFleet(n);
     const stages = benchStages(fleet.map((ns) => ns.name));
     log(`fleet of ${n} namespaces (${n * 4} Deployments, ${n * 8} pods)`);
     await applyFleet(paths, info, fleet);
     await stopLabWorker(paths);
-    // As a deployed worker should: the workflow bundle made beforehand, no webpack in the worker.
-    const bundle = join(info.root, 'workflows-bundle.js');
-    await execa(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'scripts', 'bundle-workflows.ts'), bundle]);
-    process.env.ISTIO_CANARY_WORKFLOW_BUNDLE = bundle;
-    const worker = await startLabWorker({ paths, ...(workerMode === 'compiled' && { compiledDir: await compileWorker(info.root) }) });
+    const worker = await startLabWorker({ paths, ...(compiledDir && { compiledDir }) });
     // Sampled while upgrades run: the lifetime peak (VmHWM) also holds the start-up bundling.
     let upgradeRssMb = 0;
     const sampler = setInterval(() => (upgradeRssMb = Math.max(upgradeRssMb, rssMb(worker.pid, 'VmRSS'))), 1_000);

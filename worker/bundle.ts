@@ -4,13 +4,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type Logger, type WorkflowBundle } from '@temporalio/worker';
 
+const SOURCE_ENTRY = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+function fromSource(): boolean {
+  return existsSync(SOURCE_ENTRY);
+}
+
 /**
  * workflows/index.ts when running from source (tsx, jest), or the compiled
  * workflows/index.js next to dist/worker/bundle.js.
  */
 export function workflowsEntryPath(): string {
-  const source = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-  return existsSync(source) ? source : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+  return fromSource() ? SOURCE_ENTRY : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 }
 
 /**
@@ -19,9 +24,8 @@ export function workflowsEntryPath(): string {
  * bundle left over would be stale, so the sources are bundled instead.
  */
 export function packagedBundlePath(): string | undefined {
-  const source = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
   const packaged = fileURLToPath(new URL('../workflows-bundle.js', import.meta.url));
-  return !existsSync(source) && existsSync(packaged) ? packaged : undefined;
+  return !fromSource() && existsSync(packaged) ? packaged : undefined;
 }
 
 let cached: Promise<WorkflowBundle> | undefined;
