@@ -72,8 +72,12 @@ export type KubernetesActivities = Pick<
 
 /** How often a wait heartbeats and checks its deadline (and waitForIstiod looks again); well inside the workflow's 30 s heartbeat timeout. */
 export const POLL_INTERVAL_MS = 1_500;
-/** Page size for lists that may be large (pods across the cluster). */
-const PAGE_SIZE = 500;
+/**
+ * Pods per page when walking pods. A decoded pod costs the worker tens of KB, so
+ * the cluster-wide count (every pod, at finalize) handles one page at a time:
+ * the worker's memory then depends on the page, not on the cluster's size.
+ */
+const POD_PAGE_SIZE = 100;
 /** Parallel reads when checking many namespaces. */
 const READ_CONCURRENCY = 8;
 
@@ -186,17 +190,21 @@ export function createKubernetesActivities(kc: KubeConfig): KubernetesActivities
     }
   }
 
-  /** Every pod in a namespace (or the cluster), page by page. */
-  async function listPods(namespace?: string): Promise<V1Pod[]> {
-    const pods: V1Pod[] = [];
+  /** The pods of a namespace (or of the whole cluster), a page at a time. */
+  async function* podPages(namespace?: string): AsyncGenerator<V1Pod[]> {
     let _continue: string | undefined;
     do {
       const page = namespace
-        ? await api(`list pods in ${namespace}`, () => core.listNamespacedPod({ namespace, limit: PAGE_SIZE, _continue }))
-        : await api('list pods in all namespaces', () => core.listPodForAllNamespaces({ limit: PAGE_SIZE, _continue }));
-      pods.push(...page.items);
+        ? await api(`list pods in ${namespace}`, () => core.listNamespacedPod({ namespace, limit: POD_PAGE_SIZE, _continue }))
+        : await api('list pods in all namespaces', () => core.listPodForAllNamespaces({ limit: POD_PAGE_SIZE, _continue }));
+      yield page.items;
       _continue = page.metadata?._continue || undefined;
     } while (_continue);
+  }
+
+  async function listPods(namespace: string): Promise<V1Pod[]> {
+    const pods: V1Pod[] = [];
+    for await (const page of podPages(namespace)) pods.push(...page);
     return pods;
   }
 
@@ -443,10 +451,12 @@ export function createKubernetesActivities(kc: KubeConfig): KubernetesActivities
       const namespaces = new Set<string>();
       let pods = 0;
       // Pending pods count too: they are about to start a proxy from this revision.
-      for (const pod of (await listPods()).filter(isLivePod)) {
-        if (podProxyRevision(pod) !== revision) continue;
-        pods++;
-        namespaces.add(pod.metadata?.namespace ?? '');
+      for await (const page of podPages()) {
+        for (const pod of page.filter(isLivePod)) {
+          if (podProxyRevision(pod) !== revision) continue;
+          pods++;
+          namespaces.add(pod.metadata?.namespace ?? '');
+        }
       }
       return { pods, namespaces: [...namespaces].sort() };
     },

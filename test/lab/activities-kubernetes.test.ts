@@ -313,6 +313,33 @@ describe('proxies and control planes', () => {
     expect(await run(activities.countProxiesOnRevision, { revision: 'no-such-revision' })).toEqual({ pods: 0, namespaces: [] });
   });
 
+  it('countProxiesOnRevision walks every page of the cluster’s pods, holding one page of 100 at a time', async () => {
+    const counting = new RequestRecordingKubeConfig();
+    counting.loadFromFile(info.kubeconfig);
+    const recorded = createActivities({ kubeConfig: counting, kubeconfigPath: info.kubeconfig, backupDir: paths.backups });
+    // Read independently from one unpaged list, by the revision the lab's injector wrote on each pod;
+    // compared until no rollout of an earlier test changes the pods between the two reads.
+    const { expected, counted, total } = await eventually('the count to match an unpaged list', async () => {
+      counting.requests.length = 0;
+      const all = (await core.listPodForAllNamespaces()).items;
+      const onOld = all.filter((pod) => {
+        const phase = pod.status?.phase;
+        if (phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp != null) return false;
+        const status = pod.metadata?.annotations?.['sidecar.istio.io/status'];
+        return status !== undefined && (JSON.parse(status) as { revision?: string }).revision === oldRevision;
+      });
+      const expected = { pods: onOld.length, namespaces: [...new Set(onOld.map((pod) => pod.metadata!.namespace!))].sort() };
+      const counted = await run(recorded.countProxiesOnRevision, { revision: oldRevision });
+      return JSON.stringify(counted) === JSON.stringify(expected) ? { expected, counted, total: all.length } : undefined;
+    });
+    expect(counted).toEqual(expected);
+    if (total <= 100) throw new Error(`the lab runs ${total} pods, too few to need a second page of 100: has its fleet shrunk? (lab/fleet.ts)`);
+    const pages = counting.requests.filter((url) => url.pathname === '/api/v1/pods');
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    expect(pages.every((url) => url.searchParams.get('limit') === '100')).toBe(true);
+    expect(pages.slice(1).every((url) => url.searchParams.has('continue'))).toBe(true);
+  });
+
   it('waitForIstiod returns once the revision’s istiod is Ready, and fails for good past the timeout for one that never comes', async () => {
     expect((await run(activities.waitForIstiod, { revision: oldRevision, timeoutMs: 30_000 })).readyReplicas).toBeGreaterThanOrEqual(1);
 
