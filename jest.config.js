@@ -7,6 +7,9 @@ const esm = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
+  // Lab state dirs (.lab, .lab-bench, ...) hold etcd's *.snap files, which jest
+  // would otherwise take for obsolete snapshots, and thousands of files to crawl.
+  modulePathIgnorePatterns: ['<rootDir>/\\.lab'],
 };
 
 export default {

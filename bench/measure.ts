@@ -1,22 +1,29 @@
 // What a benchmark run reads back after the fact: the apiserver's audit log
 // (requests per client), the Deployments' own rollout timestamps (the physics
 // the lower bound is made of), Temporal history sizes, and the worker's peak RSS.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { observedBurst } from '../limits/observed-burst.js';
 
 export interface RequestStats {
   requests: number;
   peakPerSecond: number;
+  /** The smallest burst that, at `ratePerSecond`, lets these requests through as the API server received them. */
+  burstAtRate: number;
   /** Requests per user agent (the part before the first '/'). */
   byAgent: Record<string, number>;
 }
 
-/** Audit events (stage ResponseComplete) received in [fromMs, toMs], by the clients whose agent starts with `agent`. */
-export function auditRequests(auditLog: string, fromMs: number, toMs: number, agent: string): RequestStats {
-  if (!existsSync(auditLog)) throw new Error(`no audit log at ${auditLog}: the benchmark lab must be created with LAB_KUBE_AUDIT=1`);
+/**
+ * Audit events (stage ResponseComplete) received in [fromMs, toMs], by the clients
+ * whose agent starts with `agent`, from the audit log and its rotated files.
+ */
+export function auditRequests(auditLogs: readonly string[], fromMs: number, toMs: number, agent: string, ratePerSecond: number): RequestStats {
+  if (!auditLogs.length) throw new Error('no audit log: the benchmark lab must be created with LAB_KUBE_AUDIT=1');
   const perSecond = new Map<number, number>();
   const byAgent: Record<string, number> = {};
-  let requests = 0;
-  for (const line of readFileSync(auditLog, 'utf8').split('\n')) {
+  const received: number[] = [];
+  const lines = auditLogs.flatMap((file) => readFileSync(file, 'utf8').split('\n'));
+  for (const line of lines) {
     if (!line) continue;
     const event = JSON.parse(line) as { stage?: string; userAgent?: string; requestReceivedTimestamp?: string };
     if (event.stage !== 'ResponseComplete' || !event.requestReceivedTimestamp) continue;
@@ -25,11 +32,11 @@ export function auditRequests(auditLog: string, fromMs: number, toMs: number, ag
     const name = (event.userAgent ?? '').split('/')[0]!;
     byAgent[name] = (byAgent[name] ?? 0) + 1;
     if (!event.userAgent?.startsWith(agent)) continue;
-    requests++;
+    received.push(at);
     const second = Math.floor(at / 1000);
     perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
   }
-  return { requests, peakPerSecond: Math.max(0, ...perSecond.values()), byAgent };
+  return { requests: received.length, peakPerSecond: Math.max(0, ...perSecond.values()), burstAtRate: observedBurst(received, ratePerSecond), byAgent };
 }
 
 interface DeploymentJson {

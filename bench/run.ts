@@ -74,11 +74,16 @@ async function main(): Promise<void> {
     const worker = await startLabWorker({ paths, ...(compiledDir && { compiledDir }) });
     // Sampled while upgrades run: the lifetime peak (VmHWM) also holds the start-up bundling.
     let upgradeRssMb = 0;
-    const sampler = setInterval(() => (upgradeRssMb = Math.max(upgradeRssMb, rssMb(worker.pid, 'VmRSS'))), 1_000);
+    let runRssMb = 0;
+    const sampler = setInterval(() => {
+      runRssMb = Math.max(runRssMb, rssMb(worker.pid, 'VmRSS'));
+      upgradeRssMb = Math.max(upgradeRssMb, runRssMb);
+    }, 1_000);
     const good: Array<Record<string, number>> = [];
     const bad: Array<Record<string, number>> = [];
     for (let r = 1; r <= runs; r++) {
       log(`n=${n} run ${r}/${runs}: upgrade`);
+      runRssMb = 0;
       const run = await runUpgrade(info, paths, stages);
       if (run.outcome !== 'completed') throw new Error(`the upgrade did not complete: ${run.status.result?.reason}`);
       const bound = await lowerBoundMs(paths, run, stages);
@@ -91,6 +96,8 @@ async function main(): Promise<void> {
         maxChildEvents: run.events.maxChild,
         kubeRequests: run.kube.requests,
         kubePeakPerSecond: run.kube.peakPerSecond,
+        kubeBurstAtRate: Math.round(run.kube.burstAtRate * 10) / 10,
+        workerRssMb: runRssMb,
       };
       log(`  ${JSON.stringify(row)} rollouts ${JSON.stringify(bound.rolloutsMs)} timings ${JSON.stringify(run.status.timings.map((t) => [t.step, t.durationMs]))}`);
       good.push(row);
@@ -139,6 +146,7 @@ async function main(): Promise<void> {
       maxEvents: Math.max(...good.map((g) => Math.max(g.parentEvents!, g.maxChildEvents!)), ...bad.map((b) => Math.max(b.parentEvents!, b.maxChildEvents!))),
       kubeRequests: med(good, 'kubeRequests'),
       kubePeakPerSecond: Math.max(...good.map((g) => g.kubePeakPerSecond!)),
+      kubeBurstAtRate: Math.max(...good.map((g) => g.kubeBurstAtRate!)),
       workerRssMbDuringUpgrades: upgradeRssMb,
       workerRssMbLifetimePeak: lifetimeRssMb,
       ...(baselineMs !== undefined && { baselineMs, baselineRatio: baselineMs / med(good, 'wallMs') }),

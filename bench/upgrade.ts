@@ -5,7 +5,7 @@ import { Connection, Client } from '@temporalio/client';
 import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { auditLogPath, kubectl } from '../lab/cluster.js';
+import { auditLogFiles, kubectl } from '../lab/cluster.js';
 import { labEnv, type LabInfo } from '../lab/lab.js';
 import { REPO_ROOT, type LabPaths } from '../lab/paths.js';
 import { WORKER_USER_AGENT } from '../activities/kube-client.js';
@@ -57,7 +57,7 @@ export async function runUpgrade(info: LabInfo, paths: LabPaths, stages: BenchSt
     }
     // The audit log is written as requests complete; give the last lines a moment.
     await new Promise((r) => setTimeout(r, 2_000));
-    const kube = auditRequests(auditLogPath(paths), startedAt, closedAt, WORKER_USER_AGENT);
+    const kube = auditRequests(auditLogFiles(paths), startedAt, closedAt, WORKER_USER_AGENT, Number(process.env.ISTIO_CANARY_KUBE_QPS ?? '50'));
     return { outcome: result.outcome, wallMs: closedAt - startedAt, startedAt, closedAt, status, events, kube };
   } finally {
     await connection.close();

@@ -4,8 +4,8 @@
 // binaries built into .tools/bin. Nothing is downloaded: every binary path is
 // set, and kwokctl would otherwise fetch the missing ones.
 import { execa } from 'execa';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { LabPaths } from './paths.js';
 import { tool } from './paths.js';
 
@@ -27,6 +27,22 @@ export const NODE_IP = '127.0.0.1';
  */
 export function auditLogPath(paths: LabPaths): string {
   return join(paths.kwokWorkdir, 'clusters', CLUSTER_NAME, 'logs', 'audit.log');
+}
+
+/**
+ * The audit log and the files it was rotated into, oldest first: the API server
+ * renames audit.log to audit-<time>.log at 100 MB (its default size limit, which
+ * a 200-namespace benchmark passes within a run).
+ */
+export function auditLogFiles(paths: LabPaths): string[] {
+  const current = auditLogPath(paths);
+  const dir = dirname(current);
+  if (!existsSync(dir)) return [];
+  const rotated = readdirSync(dir)
+    .filter((name) => /^audit-.+\.log$/.test(name))
+    .sort()
+    .map((name) => join(dir, name));
+  return existsSync(current) ? [...rotated, current] : rotated;
 }
 
 const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
