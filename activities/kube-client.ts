@@ -65,9 +65,9 @@ export class LimitedKubeConfig extends KubeConfig {
 
   /**
    * client-node 2.0.1 gives every request a new undici Agent, so every request
-   * opened a TCP and TLS connection of its own (a handshake on both ends) and
-   * left it idle until the keep-alive timeout: 400 namespace reads cost 1.3 to
-   * 1.5 s of CPU and ~60 MB of memory, against 0.3 s and none with one pool.
+   * opened a TCP and TLS connection of its own (a handshake on both ends): 400
+   * namespace reads cost 1.3 to 1.5 s of CPU and ~60 MB of memory, against
+   * 0.3 s and none with one pool (docs/benchmarks.md, "Worker memory").
    * The first Agent made for a TLS identity becomes the pool; later requests
    * drop theirs (unused, it holds no socket). A new identity (a rotated
    * certificate file, another context) starts a new pool and lets the old one
