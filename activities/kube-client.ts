@@ -11,7 +11,6 @@ import {
   type Configuration,
   type RequestContext,
 } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { TokenBucket, type TokenBucketOptions } from '../limits/token-bucket.js';
 
@@ -48,7 +47,7 @@ export class RequestLimiter {
  */
 export class LimitedKubeConfig extends KubeConfig {
   readonly limiter: RequestLimiter;
-  /** The connection pool in use, by the TLS identity it was made for (one entry). */
+  /** The connection pool in use, and the TLS identity it was made for. */
   private pool: { identity: string; dispatcher: Dispatcher } | undefined;
 
   constructor(private readonly clientOptions: KubeClientOptions) {
@@ -85,25 +84,25 @@ export class LimitedKubeConfig extends KubeConfig {
     context.setDispatcher(this.pool.dispatcher);
   }
 
-  /** What a connection is made with: the server, the proxy, and the TLS material as it reads now. */
+  /**
+   * What a connection is made with: the server, the proxy, and the TLS material
+   * as it reads now (files are read again, as client-node itself does for each
+   * request, so a certificate rotated on disk starts a new pool).
+   */
   private tlsIdentity(): string | undefined {
     const cluster = this.getCurrentCluster();
     const user = this.getCurrentUser();
     if (!cluster || user?.exec) return undefined;
     const material = (data: string | undefined, file: string | undefined): string => data ?? (file ? readFileSync(file).toString('base64') : '');
-    return createHash('sha256')
-      .update(
-        JSON.stringify([
-          cluster.server,
-          cluster.proxyUrl ?? '',
-          cluster.skipTLSVerify,
-          cluster.tlsServerName ?? '',
-          material(cluster.caData, cluster.caFile),
-          material(user?.certData, user?.certFile),
-          material(user?.keyData, user?.keyFile),
-        ]),
-      )
-      .digest('hex');
+    return JSON.stringify([
+      cluster.server,
+      cluster.proxyUrl ?? '',
+      cluster.skipTLSVerify,
+      cluster.tlsServerName ?? '',
+      material(cluster.caData, cluster.caFile),
+      material(user?.certData, user?.certFile),
+      material(user?.keyData, user?.keyFile),
+    ]);
   }
 
   override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {

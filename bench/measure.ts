@@ -1,7 +1,7 @@
 // What a benchmark run reads back after the fact: the apiserver's audit log
 // (requests per client), the Deployments' own rollout timestamps (the physics
 // the lower bound is made of), Temporal history sizes, and the worker's peak RSS.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { observedBurst } from '../limits/observed-burst.js';
 
 export interface RequestStats {
@@ -19,20 +19,24 @@ export interface RequestStats {
  */
 export function auditRequests(auditLogs: readonly string[], fromMs: number, toMs: number, agent: string, ratePerSecond: number): RequestStats {
   if (!auditLogs.length) throw new Error('no audit log: the benchmark lab must be created with LAB_KUBE_AUDIT=1');
-  const perSecond = new Map<number, number>();
   const byAgent: Record<string, number> = {};
   const received: number[] = [];
-  const lines = auditLogs.flatMap((file) => readFileSync(file, 'utf8').split('\n'));
-  for (const line of lines) {
-    if (!line) continue;
-    const event = JSON.parse(line) as { stage?: string; userAgent?: string; requestReceivedTimestamp?: string };
-    if (event.stage !== 'ResponseComplete' || !event.requestReceivedTimestamp) continue;
-    const at = Date.parse(event.requestReceivedTimestamp);
-    if (at < fromMs || at > toMs) continue;
-    const name = (event.userAgent ?? '').split('/')[0]!;
-    byAgent[name] = (byAgent[name] ?? 0) + 1;
-    if (!event.userAgent?.startsWith(agent)) continue;
-    received.push(at);
+  for (const file of auditLogs) {
+    // A file last written before the run began (rotated during an earlier run) holds none of it.
+    if (statSync(file).mtimeMs < fromMs) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line) continue;
+      const event = JSON.parse(line) as { stage?: string; userAgent?: string; requestReceivedTimestamp?: string };
+      if (event.stage !== 'ResponseComplete' || !event.requestReceivedTimestamp) continue;
+      const at = Date.parse(event.requestReceivedTimestamp);
+      if (at < fromMs || at > toMs) continue;
+      const name = (event.userAgent ?? '').split('/')[0]!;
+      byAgent[name] = (byAgent[name] ?? 0) + 1;
+      if (event.userAgent?.startsWith(agent)) received.push(at);
+    }
+  }
+  const perSecond = new Map<number, number>();
+  for (const at of received) {
     const second = Math.floor(at / 1000);
     perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
   }

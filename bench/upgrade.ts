@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { auditLogFiles, kubectl } from '../lab/cluster.js';
 import { labEnv, type LabInfo } from '../lab/lab.js';
 import { REPO_ROOT, type LabPaths } from '../lab/paths.js';
+import { parseKubeRateLimit } from '../activities/config.js';
 import { WORKER_USER_AGENT } from '../activities/kube-client.js';
 import { statusQuery, upgradeWorkflowId, type UpgradeStatus } from '../workflows/messages.js';
 import { auditRequests, stageRolloutMs, type RequestStats } from './measure.js';
@@ -57,7 +58,7 @@ export async function runUpgrade(info: LabInfo, paths: LabPaths, stages: BenchSt
     }
     // The audit log is written as requests complete; give the last lines a moment.
     await new Promise((r) => setTimeout(r, 2_000));
-    const kube = auditRequests(auditLogFiles(paths), startedAt, closedAt, WORKER_USER_AGENT, Number(process.env.ISTIO_CANARY_KUBE_QPS ?? '50'));
+    const kube = auditRequests(auditLogFiles(paths), startedAt, closedAt, WORKER_USER_AGENT, parseKubeRateLimit(process.env).ratePerSecond);
     return { outcome: result.outcome, wallMs: closedAt - startedAt, startedAt, closedAt, status, events, kube };
   } finally {
     await connection.close();

@@ -27,13 +27,13 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-function kubeConfig(ratePerSecond: number, burst: number, server = url): LimitedKubeConfig {
+function kubeConfig(ratePerSecond: number, burst: number): LimitedKubeConfig {
   const kc = new LimitedKubeConfig({ ratePerSecond, burst, userAgent: WORKER_USER_AGENT });
   kc.loadFromOptions({
     clusters: [
-      { name: 'local', server, skipTLSVerify: true },
+      { name: 'local', server: url, skipTLSVerify: true },
       // The same server by another name: another identity, so another pool.
-      { name: 'other', server: server.replace('127.0.0.1', 'localhost'), skipTLSVerify: true },
+      { name: 'other', server: url.replace('127.0.0.1', 'localhost'), skipTLSVerify: true },
     ],
     users: [{ name: 'u', token: 't' }],
     contexts: [
